@@ -200,7 +200,7 @@ def _evidence_line(c: Citation) -> str:
 def build_messages(question: str, evidence: list[Citation]) -> list[dict]:
     block = "\n".join(_evidence_line(c) for c in evidence)
     user = (f"<evidence>\n{block}\n</evidence>\n\n<question>\n{_neutralise(question)}\n</question>\n\n"
-            "请只依据上述证据回答 <question> 中的问题，每句用 [n] 标注出处。")
+            "请只依据上述证据回答上面的问题，每句用 [n] 标注出处。")
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
