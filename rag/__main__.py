@@ -1,0 +1,156 @@
+"""Command line: python -m rag index | retrieve | ask  (see README and ../shared/interfaces.md)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, ensure_ascii=False))
+
+
+def _read_batch(path: str) -> list[dict]:
+    p = Path(path)
+    if not p.is_file():
+        sys.exit(f"错误 / error: batch file not found: {path}")
+    items = []
+    for n, line in enumerate(p.read_text(encoding="utf-8-sig").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            sys.exit(f"错误 / error: {path}:{n}: invalid JSON ({e})")
+        if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
+            sys.exit(f"错误 / error: {path}:{n}: each line needs a string 'question'")
+        items.append(obj)
+    return items
+
+
+def _settings(args):
+    from .settings import Settings
+
+    over = {}
+    if getattr(args, "corpus", None):
+        over["corpus_dir"] = Path(args.corpus)
+    if getattr(args, "index_dir", None):
+        over["index_dir"] = Path(args.index_dir)
+    return Settings(**over)
+
+
+def _pipeline(args, progress=True):
+    from .pipeline import Pipeline
+
+    return Pipeline(_settings(args), progress=progress)
+
+
+def cmd_index(args) -> int:
+    from .pipeline import Pipeline
+
+    t = time.perf_counter()
+    p = Pipeline(_settings(args), progress=not args.quiet)
+    if p.build_report is None:   # index was already up to date; refresh anyway when --force
+        if args.force:
+            p.reindex(force=True)
+        else:
+            print(f"索引已是最新 / index up to date: {len(p.corpus.documents)} documents, {len(p.index.chunks)} chunks, "
+                  f"0 re-embedded; {time.perf_counter() - t:.1f} s")
+            return 0
+    print(p.build_report.summary())
+    return 0
+
+
+def cmd_retrieve(args) -> int:
+    from .pipeline import QuestionError
+
+    p = _pipeline(args, progress=sys.stderr.isatty())
+    if args.batch:
+        for item in _read_batch(args.batch):
+            try:
+                hits = [h.to_json() for h in p.retrieve(item["question"], args.k)]
+            except QuestionError as e:
+                _print_json({"id": item.get("id"), "error": str(e), "hits": []})
+                continue
+            _print_json({"id": item.get("id"), "hits": hits})
+        return 0
+    if not args.question:
+        sys.exit("错误 / error: give a question or --batch FILE")
+    try:
+        hits = p.retrieve(args.question, args.k)
+    except QuestionError as e:
+        sys.exit(f"错误 / error: {e}")
+    if args.json:
+        _print_json([h.to_json() for h in hits])
+    else:
+        for i, h in enumerate(hits, 1):
+            print(f"{i}. [{h.score:.4f}] 《{h.title}》{h.location}\n   {h.match_text[:200]}")
+    return 0
+
+
+def cmd_ask(args) -> int:
+    from .pipeline import QuestionError
+
+    p = _pipeline(args, progress=sys.stderr.isatty())
+    if args.batch:
+        for item in _read_batch(args.batch):
+            try:
+                ans = p.ask(item["question"], item.get("history") or [])
+            except QuestionError as e:
+                _print_json({"id": item.get("id"), "error": str(e)})
+                continue
+            _print_json({"id": item.get("id"), **ans.to_json()})
+        return 0
+    if not args.question:
+        sys.exit("错误 / error: give a question or --batch FILE")
+    try:
+        ans = p.ask(args.question, [])
+    except QuestionError as e:
+        sys.exit(f"错误 / error: {e}")
+    if args.json:
+        _print_json(ans.to_json())
+        return 0
+    print(ans.answer)
+    if ans.notice:
+        print(f"\n（{ans.notice}）")
+    print("\n引用：")
+    for c in ans.citations:
+        print(f"[{c.n}] 《{c.title}》{c.location}：{c.quote}")
+    return 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m rag", description="渝策问答: cited answers over Chongqing plan documents")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--corpus", help="corpus folder (default: settings corpus_dir)")
+    common.add_argument("--index-dir", help="index folder (default: settings index_dir)")
+
+    p = sub.add_parser("index", parents=[common], help="build or refresh the index")
+    p.add_argument("--force", action="store_true", help="rebuild even if up to date (unchanged documents are still reused)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(fn=cmd_index)
+
+    p = sub.add_parser("retrieve", parents=[common], help="retrieval only")
+    p.add_argument("question", nargs="?")
+    p.add_argument("-k", type=int, default=5)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--batch", help="JSONL file of {id, question}")
+    p.set_defaults(fn=cmd_retrieve)
+
+    p = sub.add_parser("ask", parents=[common], help="full cited answer")
+    p.add_argument("question", nargs="?")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--batch", help="JSONL file of {id, question, history}")
+    p.set_defaults(fn=cmd_ask)
+
+    args = ap.parse_args(argv)
+    if getattr(args, "k", 1) < 1:
+        ap.error("-k must be >= 1")
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

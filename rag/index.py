@@ -1,0 +1,261 @@
+"""Index stage: FAISS (dense) + BM25 (jieba, domain dictionary), persisted with a manifest.
+
+* Incremental: vectors are kept per document and reused while the document's content hash, the
+  embedder and the chunker are unchanged, so a rebuild only embeds new or changed documents.
+* Atomic: a build is written to a temporary folder and swapped in with ``os.replace``; every file's
+  checksum is in ``manifest.json``, which is written last, so a half-written or tampered index never loads.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .chunk import Chunker
+from .corpus import Corpus
+from .lexicon import GlossaryEntry, Lexicon, domain_terms, glossary_from_chunks
+from .parse import parse
+from .schema import Chunk
+
+FORMAT = 3                      # bump when the on-disk layout or the parser's output changes
+MANIFEST = "manifest.json"
+log = logging.getLogger(__name__)
+
+
+class IndexError_(RuntimeError):
+    """The persisted index is missing, incomplete, corrupt or built for another model/version."""
+
+
+@dataclass
+class BuildReport:
+    documents: int
+    chunks: int
+    embedded_documents: list[str]
+    reused_documents: list[str]
+    removed_documents: list[str]
+    embedded_chunks: int
+    seconds: float
+    skipped: list[str] = field(default_factory=list)   # corpus errors: documents that could not be loaded
+
+    def summary(self) -> str:
+        s = (f"索引完成 / index ready: {self.documents} documents, {self.chunks} chunks; "
+             f"embedded {self.embedded_chunks} chunks of {len(self.embedded_documents)} changed documents, "
+             f"reused {len(self.reused_documents)}, removed {len(self.removed_documents)}; {self.seconds:.1f} s")
+        if self.skipped:
+            s += "; skipped: " + " | ".join(self.skipped)
+        return s
+
+
+class Index:
+    """Chunks + dense vectors (FAISS inner product on L2-normalised vectors) + BM25."""
+
+    def __init__(self, chunks: list[Chunk], vectors: np.ndarray, manifest: dict, lexicon: Lexicon | None = None):
+        import bm25s
+        import faiss
+
+        if len(chunks) != len(vectors):
+            raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
+        self.chunks = chunks
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.manifest = manifest
+        self.glossary: list[GlossaryEntry] = glossary_from_chunks(chunks)
+        self.lexicon = lexicon or Lexicon(domain_terms(chunks))
+        self.faiss = faiss.IndexFlatIP(self.vectors.shape[1])
+        self.faiss.add(self.vectors)
+        self.bm25 = bm25s.BM25()
+        token_lists = [self.lexicon.tokens(c.indexed_text()) or ["∅"] for c in chunks]
+        self.bm25.index(token_lists, show_progress=False)
+        self._vocab = set(self.bm25.vocab_dict)
+        df: dict[str, int] = {}
+        for toks in token_lists:
+            for t in set(toks):
+                df[t] = df.get(t, 0) + 1
+        n = max(1, len(chunks))
+        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+        self.max_idf = math.log(1 + (n + 0.5) / 0.5)
+        self.by_id = {c.chunk_id: i for i, c in enumerate(chunks)}
+
+    @property
+    def doc_ids(self) -> list[str]:
+        return list(dict.fromkeys(c.doc_id for c in self.chunks))
+
+    def bm25_scores(self, tokens: list[str]) -> np.ndarray:
+        tokens = [t for t in tokens if t in self._vocab]
+        if not tokens:
+            return np.zeros(len(self.chunks), dtype=np.float32)
+        return np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)
+
+    def dense_search(self, qvec: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        scores, idx = self.faiss.search(np.ascontiguousarray(qvec.reshape(1, -1), dtype=np.float32), min(k, len(self.chunks)))
+        return scores[0], idx[0]
+
+
+# ----------------------------------------------------------------------------- persistence
+
+def _sha(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _chunk_to_json(c: Chunk) -> dict:
+    d = asdict(c)
+    d["headings"] = list(c.headings)
+    return d
+
+
+def _chunk_from_json(d: dict) -> Chunk:
+    d = dict(d)
+    d["headings"] = tuple(d["headings"])
+    return Chunk(**d)
+
+
+def _signature(embedder, chunker: Chunker) -> dict:
+    return {"format": FORMAT, "embedder": embedder.name, "dim": int(embedder.dim), "chunker": chunker.signature}
+
+
+def load_index(index_dir: Path, embedder=None, chunker: Chunker | None = None) -> Index:
+    """Load and verify a persisted index. Raises IndexError_ with the reason when it can't be used."""
+    index_dir = Path(index_dir)
+    mpath = index_dir / MANIFEST
+    if not mpath.exists():
+        raise IndexError_(f"no index at {index_dir}")
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise IndexError_(f"{mpath}: unreadable manifest ({e})") from None
+    if manifest.get("format") != FORMAT:
+        raise IndexError_(f"index format {manifest.get('format')} != {FORMAT}")
+    if embedder is not None and chunker is not None:
+        want = _signature(embedder, chunker)
+        got = {k: manifest.get(k) for k in want}
+        if got != want:
+            raise IndexError_(f"index built with {got}, expected {want}")
+    for name, digest in manifest.get("files", {}).items():
+        p = index_dir / name
+        if not p.exists():
+            raise IndexError_(f"{p}: missing")
+        if _sha(p) != digest:
+            raise IndexError_(f"{p}: checksum mismatch (truncated or modified)")
+    try:
+        with open(index_dir / "chunks.jsonl", encoding="utf-8") as f:
+            chunks = [_chunk_from_json(json.loads(line)) for line in f]
+        vectors = np.load(index_dir / "vectors.npy", allow_pickle=False)
+        terms = json.loads((index_dir / "lexicon.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise IndexError_(f"{index_dir}: unreadable index files ({e})") from None
+    return Index(chunks, vectors, manifest, Lexicon(terms))
+
+
+def _write_atomic(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, manifest: dict, lexicon_terms: list[str]) -> None:
+    index_dir = Path(index_dir)
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
+    try:
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
+            for c in chunks:
+                f.write(json.dumps(_chunk_to_json(c), ensure_ascii=False) + "\n")
+        np.save(tmp / "vectors.npy", vectors.astype(np.float32), allow_pickle=False)
+        (tmp / "lexicon.json").write_text(json.dumps(lexicon_terms, ensure_ascii=False), encoding="utf-8")
+        manifest = dict(manifest, files={n: _sha(tmp / n) for n in ("chunks.jsonl", "vectors.npy", "lexicon.json")})
+        with open(tmp / MANIFEST, "w", encoding="utf-8") as f:
+            json.dump(manifest, f, ensure_ascii=False, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        old = None
+        if index_dir.exists():
+            old = index_dir.with_name(f".{index_dir.name}.old-{os.getpid()}")
+            os.replace(index_dir, old)
+        os.replace(tmp, index_dir)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+# ----------------------------------------------------------------------------- building
+
+def _previous(index_dir: Path, embedder, chunker: Chunker) -> tuple[dict, list[Chunk], np.ndarray] | None:
+    """The previous index if it is usable for reuse (same model/chunker/format), else None."""
+    try:
+        old = load_index(index_dir, embedder, chunker)
+    except IndexError_ as e:
+        log.info("not reusing previous index: %s", e)
+        return None
+    return old.manifest, old.chunks, old.vectors
+
+
+def build_index(corpus: Corpus, embedder, chunker: Chunker, index_dir: Path, progress: bool = True) -> tuple[Index, BuildReport]:
+    t0 = time.perf_counter()
+    prev = _previous(index_dir, embedder, chunker)
+    prev_docs = prev[0]["docs"] if prev else {}
+    all_chunks: list[Chunk] = []
+    all_vecs: list[np.ndarray] = []
+    embedded, reused, to_embed = [], [], []
+    docs_meta = {}
+    for doc in corpus.documents:
+        docs_meta[doc.doc_id] = {"sha256": doc.sha256, "title": doc.title, "file": doc.meta.get("file", "")}
+        if prev and prev_docs.get(doc.doc_id, {}).get("sha256") == doc.sha256:
+            idx = [i for i, c in enumerate(prev[1]) if c.doc_id == doc.doc_id]
+            all_chunks.extend(prev[1][i] for i in idx)
+            all_vecs.append(prev[2][idx])
+            reused.append(doc.doc_id)
+            continue
+        chunks = chunker.chunk(doc, parse(doc))
+        to_embed.append((len(all_vecs), chunks))
+        all_chunks.extend(chunks)
+        all_vecs.append(None)  # filled below
+        embedded.append(doc.doc_id)
+    texts = [c.indexed_text() for _, chunks in to_embed for c in chunks]
+    if texts:
+        vecs = _embed_with_progress(embedder, texts, progress)
+        pos = 0
+        for slot, chunks in to_embed:
+            all_vecs[slot] = vecs[pos:pos + len(chunks)]
+            pos += len(chunks)
+    # re-number chunk ids so they stay unique and stable per document
+    vectors = np.vstack(all_vecs) if all_vecs else np.zeros((0, embedder.dim), np.float32)
+    removed = sorted(set(prev_docs) - set(docs_meta))
+    lexicon = Lexicon(domain_terms(all_chunks))
+    manifest = dict(_signature(embedder, chunker), docs=docs_meta, built_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                    chunks=len(all_chunks))
+    _write_atomic(index_dir, all_chunks, vectors, manifest, lexicon.terms)
+    index = Index(all_chunks, vectors, manifest, lexicon)
+    report = BuildReport(len(corpus.documents), len(all_chunks), embedded, reused, removed, len(texts),
+                         time.perf_counter() - t0, list(corpus.errors))
+    return index, report
+
+
+def _embed_with_progress(embedder, texts: list[str], progress: bool, batch: int = 32) -> np.ndarray:
+    from tqdm import tqdm
+
+    out = []
+    with tqdm(total=len(texts), desc="向量化 / embedding", unit="chunk", disable=not progress) as bar:
+        for i in range(0, len(texts), batch):
+            out.append(embedder.embed_passages(texts[i:i + batch]))
+            bar.update(len(texts[i:i + batch]))
+    return np.vstack(out).astype(np.float32)
+
+
+def ensure_index(corpus: Corpus, embedder, chunker: Chunker, index_dir: Path, progress: bool = True) -> tuple[Index, BuildReport | None]:
+    """Load the persisted index if it matches the corpus, else (re)build what changed."""
+    try:
+        idx = load_index(index_dir, embedder, chunker)
+        current = {d.doc_id: d.sha256 for d in corpus.documents}
+        if {k: v["sha256"] for k, v in idx.manifest["docs"].items()} == current:
+            return idx, None
+    except IndexError_ as e:
+        log.info("rebuilding index: %s", e)
+    return build_index(corpus, embedder, chunker, index_dir, progress)

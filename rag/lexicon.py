@@ -1,0 +1,118 @@
+"""Domain lexicon: jieba tokenizer with a domain dictionary (glossary terms, quoted codes such as
+“33618”, table indicator names, place names) and the glossary used for query expansion."""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass
+
+from .corpus import normalize
+from .schema import Chunk
+
+QUOTED = re.compile(r"[“\"「『]([^”\"」』]{1,20})[”\"」』]")
+CODE = re.compile(r"[0-9][0-9+＋.]*[0-9]|[A-Za-z]+[0-9]+[A-Za-z0-9]*")
+NUMBER = re.compile(r"[a-z]*\d+(?:\.\d+)?[a-z0-9]*%?")
+# A small domain thesaurus: everyday words -> the wording of plan documents (query side only).
+SYNONYMS = {
+    "gdp": ["地区生产总值"], "年轻人": ["青年"], "老人": ["老年人", "养老"], "小孩": ["儿童", "婴幼儿"],
+    "孩子": ["儿童", "婴幼儿"], "钱": ["资金"], "研发投入": ["研发经费投入"], "污染": ["环境"],
+    "房子": ["住房"], "看病": ["医疗"], "上学": ["教育"], "工作": ["就业"], "找工作": ["就业"],
+    "收入": ["可支配收入"], "人口": ["常住人口"], "外贸": ["进出口"], "高铁": ["铁路"],
+}
+STOP = set("的 了 是 在 和 与 及 等 要 对 为 将 把 被 从 到 由 以 于 之 其 或 并 也 都 就 而 中 上 下 个 年 有 吗 呢 啊 吧 呀 么 "
+           "什么 多少 哪些 哪个 哪里 怎么 怎样 如何 是否 为什么 有没有 有哪些 是什么 请问 一下 一些 这个 那个 这些 那些 "
+           "我们 你们 他们 它 它们 提到 提出 文件 文档 规划 关于 请 告诉 我".split())
+_PUNCT = re.compile(r"^[\W_]+$")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GlossaryEntry:
+    term: str           # e.g. “416”科技创新布局
+    keys: tuple[str, ...]  # normalised strings that name it in a question: 416, 416科技创新布局
+    chunk_id: str
+    doc_id: str
+    definition: str
+
+
+def glossary_from_chunks(chunks: list[Chunk]) -> list[GlossaryEntry]:
+    out = []
+    for c in chunks:
+        if c.kind != "glossary":
+            continue
+        body = re.sub(r"^\d{1,3}\s*[．.]", "", c.text)
+        term = re.split(r"[。]", body, maxsplit=1)[0][:40]
+        keys = {_key(term)}
+        keys |= {_key(q) for q in QUOTED.findall(term)}
+        keys |= {m for m in CODE.findall(normalize(term)) if len(m) >= 3}
+        out.append(GlossaryEntry(term, tuple(sorted(k for k in keys if len(k) >= 2)), c.chunk_id, c.doc_id,
+                                 body[len(term) + 1:]))
+    return out
+
+
+def _key(s: str) -> str:
+    return re.sub(r"[“”\"「」『』\s]", "", normalize(s))
+
+
+def match_glossary(question: str, entries: list[GlossaryEntry]) -> list[GlossaryEntry]:
+    """Entries whose term or code is named in the question (codes only as whole numbers: “416” not 4160)."""
+    q = _key(question)
+    hits = []
+    for e in entries:
+        for k in e.keys:
+            if k.isdigit() or re.fullmatch(r"[0-9+.]+", k):
+                if re.search(rf"(?<![0-9.]){re.escape(k)}(?![0-9%.])", q):
+                    hits.append(e)
+                    break
+            elif k in q:
+                hits.append(e)
+                break
+    return hits
+
+
+def domain_terms(chunks: list[Chunk]) -> set[str]:
+    terms: set[str] = set()
+    for c in chunks:
+        text = c.text
+        terms.update(q for q in QUOTED.findall(text) if 2 <= len(q) <= 12)
+        if c.kind == "table_row":
+            terms.add(re.split(r"[（(｜]", text, maxsplit=1)[0])
+        if c.kind == "glossary":
+            body = re.sub(r"^\d{1,3}\s*[．.]", "", text)
+            terms.add(re.sub(r"[“”]", "", body.split("。", 1)[0])[:20])
+    return {normalize(t) for t in terms if 2 <= len(t) <= 20}
+
+
+class Lexicon:
+    """Thread-safe jieba tokenizer with the domain dictionary loaded."""
+
+    def __init__(self, terms: set[str] | list[str] = ()):
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        self.terms = sorted(set(terms))
+        self._tok = jieba.Tokenizer()
+        self._lock = threading.Lock()
+        with self._lock:
+            self._tok.initialize()
+            for t in self.terms:
+                self._tok.add_word(t, freq=2000)
+
+    def tokens(self, text: str) -> list[str]:
+        """Numbers and codes (2030, 3.25%, g210) as whole tokens, the rest by jieba's search mode."""
+        t = normalize(text)
+        nums = NUMBER.findall(t)
+        with self._lock:
+            words = self._tok.lcut_for_search(NUMBER.sub(" ", t))
+        words = [w for w in (w.strip() for w in words) if w and w not in STOP and not _PUNCT.match(w)]
+        return nums + [n.rstrip("%") for n in nums if n.endswith("%")] + words
+
+    def query_tokens(self, question: str) -> list[str]:
+        toks = self.tokens(question)
+        q = normalize(question)
+        for word, alts in SYNONYMS.items():
+            if word in q:
+                for a in alts:
+                    toks += self.tokens(a)
+        return toks

@@ -1,0 +1,76 @@
+"""Wires the stages together: settings -> corpus -> index (built on first use) -> retriever -> answerer."""
+from __future__ import annotations
+
+import threading
+import time
+
+from .chunk import Chunker
+from .corpus import Corpus, load_corpus
+from .index import BuildReport, Index, build_index, ensure_index
+from .retrieve import Retriever, RetrieverConfig
+from .schema import Answer, Hit
+from .settings import Settings, get_settings
+
+
+class QuestionError(ValueError):
+    """Bad user input; the message is shown to the user (Chinese / English)."""
+
+
+def clean_question(question, max_chars: int) -> str:
+    if not isinstance(question, str):
+        raise QuestionError("问题必须是文本 / question must be a string")
+    q = "".join(ch for ch in question if ch.isprintable() or ch in " \t")
+    q = q.replace("\u200b", "").replace("\ufeff", "").strip()
+    if not q:
+        raise QuestionError("问题不能为空 / question is empty")
+    if len(q) > max_chars:
+        raise QuestionError(f"问题过长（{len(q)} 字，上限 {max_chars} 字）/ question too long ({len(q)} > {max_chars} chars)")
+    return q
+
+
+class Pipeline:
+    def __init__(self, settings: Settings | None = None, progress: bool = True, embedder=None):
+        self.settings = s = settings or get_settings()
+        self.progress = progress
+        if embedder is None:
+            from .embed import get_embedder
+
+            embedder = get_embedder(s)
+        self.embedder = embedder
+        self.chunker = Chunker(s.chunk_tokens, s.chunk_overlap)
+        self._lock = threading.RLock()
+        self.build_report: BuildReport | None = None
+        self._load()
+
+    def _load(self, force: bool = False) -> None:
+        s = self.settings
+        corpus = load_corpus(s.corpus_dir)
+        if force:
+            index, report = build_index(corpus, self.embedder, self.chunker, s.index_dir, self.progress)
+        else:
+            index, report = ensure_index(corpus, self.embedder, self.chunker, s.index_dir, self.progress)
+        cfg = RetrieverConfig(candidates=s.candidates, rrf_k=s.rrf_k, bm25_weight=s.bm25_weight,
+                              dense_weight=s.dense_weight, doc_boost=s.doc_boost, glossary_expansion=s.glossary_expansion)
+        from .answer import Answerer
+
+        with self._lock:
+            self.corpus: Corpus = corpus
+            self.index: Index = index
+            self.retriever = Retriever(index, self.embedder, corpus, cfg)
+            self.answerer = Answerer(self.retriever, s)
+            self.build_report = report
+
+    def reindex(self, force: bool = False) -> BuildReport | None:
+        self._load(force=force)
+        return self.build_report
+
+    def retrieve(self, question: str, k: int | None = None, doc_filter=None) -> list[Hit]:
+        q = clean_question(question, self.settings.max_question_chars)
+        return self.retriever.retrieve(q, k or self.settings.top_k, doc_filter)
+
+    def ask(self, question: str, history: list[dict] | None = None, doc_filter=None, stream_cb=None) -> Answer:
+        q = clean_question(question, self.settings.max_question_chars)
+        return self.answerer.ask(q, history or [], doc_filter=doc_filter, stream_cb=stream_cb)
+
+    def stats(self) -> dict:
+        return {"status": "ok", "documents": len(self.corpus.documents), "chunks": len(self.index.chunks)}

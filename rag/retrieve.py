@@ -1,0 +1,131 @@
+"""Retrieval stage: BM25 + dense rankings fused by weighted reciprocal rank fusion, with
+glossary expansion, a document prior for questions that name their document, and per-document
+diversification for questions that name two documents."""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .corpus import Corpus, normalize
+from .index import Index
+from .lexicon import match_glossary
+from .schema import Chunk, Hit
+
+MODES = ("fused", "bm25", "dense")
+
+
+def doc_aliases(corpus: Corpus) -> dict[str, list[str]]:
+    """Names by which a question can point at one document, derived from its manifest entry:
+    a district in the title (綦江区 -> 綦江), 行动方案, and '<year>年计划' for annual plan reports.
+    An optional ``aliases`` list in the manifest entry adds more."""
+    out: dict[str, list[str]] = {}
+    titles = {d.doc_id: d.title for d in corpus.documents}
+    for d in corpus.documents:
+        names = list(d.meta.get("aliases", []))
+        for m in re.finditer(r"重庆市([\u4e00-\u9fff]{2,3})(区|县)", d.title):
+            names += [m.group(1) + m.group(2), m.group(1)]
+        for kw in ("行动方案",):
+            if kw in d.title and sum(kw in t for t in titles.values()) == 1:
+                names.append(kw)
+        for m in re.finditer(r"(\d{4})年计划", d.title):
+            names += [f"{m.group(1)}年计划", f"{m.group(1)}年的计划", f"{m.group(1)}年国民经济和社会发展计划"]
+        for m in re.finditer(r"(\d{4})年执行情况", d.title):
+            names += [f"{m.group(1)}年执行情况", f"{m.group(1)}年计划执行", f"{m.group(1)}年完成情况"]
+        out[d.doc_id] = [normalize(n) for n in dict.fromkeys(names)]
+    return out
+
+
+@dataclass
+class RetrieverConfig:
+    mode: str = "fused"
+    candidates: int = 50
+    rrf_k: int = 60
+    bm25_weight: float = 1.0
+    dense_weight: float = 1.0
+    doc_boost: float = 0.5
+    glossary_expansion: bool = True
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.candidates < 1 or self.rrf_k < 1:
+            raise ValueError("candidates and rrf_k must be >= 1")
+
+
+class Retriever:
+    def __init__(self, index: Index, embedder, corpus: Corpus, config: RetrieverConfig | None = None):
+        self.index = index
+        self.embedder = embedder
+        self.config = config or RetrieverConfig()
+        self.aliases = doc_aliases(corpus)
+        self.texts = {d.doc_id: d.text for d in corpus.documents}
+        self.titles = {d.doc_id: d.title for d in corpus.documents}
+        self.last_timings: dict[str, float] = {}
+
+    # -- signals ------------------------------------------------------------------------
+    def named_docs(self, question: str) -> list[str]:
+        q = normalize(question)
+        return [doc for doc, names in self.aliases.items() if any(n and n in q for n in names)]
+
+    def _ranks(self, scores: np.ndarray, n: int) -> list[int]:
+        n = min(n, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [int(i) for i in top if scores[i] > 0]
+
+    # -- main ---------------------------------------------------------------------------
+    def retrieve(self, question: str, k: int = 5, doc_filter: str | list[str] | None = None) -> list[Hit]:
+        if k < 1:
+            raise ValueError("k must be >= 1")
+        cfg, idx = self.config, self.index
+        t0 = time.perf_counter()
+        fused: dict[int, float] = {}
+        n = cfg.candidates
+        if cfg.mode in ("fused", "bm25"):
+            tokens = idx.lexicon.query_tokens(question)
+            for r, i in enumerate(self._ranks(idx.bm25_scores(tokens), n)):
+                fused[i] = fused.get(i, 0.0) + cfg.bm25_weight / (cfg.rrf_k + r + 1)
+        t1 = time.perf_counter()
+        if cfg.mode in ("fused", "dense"):
+            qvec = self.embedder.embed_queries([question])[0]
+            scores, ids = idx.dense_search(qvec, n)
+            for r, i in enumerate(ids):
+                if i >= 0:
+                    fused[int(i)] = fused.get(int(i), 0.0) + cfg.dense_weight / (cfg.rrf_k + r + 1)
+        t2 = time.perf_counter()
+        if cfg.glossary_expansion and cfg.mode == "fused":
+            for e in match_glossary(question, idx.glossary):
+                i = idx.by_id[e.chunk_id]
+                fused[i] = fused.get(i, 0.0) + 1.0 / (cfg.rrf_k + 1)
+        named = self.named_docs(question)
+        if named and cfg.doc_boost:
+            for i in fused:
+                if idx.chunks[i].doc_id in named:
+                    fused[i] *= 1.0 + cfg.doc_boost
+        if doc_filter:
+            allowed = {doc_filter} if isinstance(doc_filter, str) else set(doc_filter)
+            fused = {i: s for i, s in fused.items() if idx.chunks[i].doc_id in allowed}
+        order = sorted(fused, key=lambda i: -fused[i])
+        if len(named) >= 2:
+            order = self._diversify(order, named)
+        hits = [self._hit(idx.chunks[i], fused[i]) for i in order[:k]]
+        self.last_timings = {"bm25": (t1 - t0) * 1000, "dense": (t2 - t1) * 1000, "total": (time.perf_counter() - t0) * 1000}
+        return hits
+
+    def _diversify(self, order: list[int], named: list[str]) -> list[int]:
+        """Put the best chunk of each named document first, then the rest in fused order."""
+        firsts = []
+        for doc in named:
+            for i in order:
+                if self.index.chunks[i].doc_id == doc:
+                    firsts.append(i)
+                    break
+        return firsts + [i for i in order if i not in firsts]
+
+    def _hit(self, c: Chunk, score: float) -> Hit:
+        return Hit(doc_id=c.doc_id, title=c.title, location=c.location, text=self.texts[c.doc_id][c.start:c.end],
+                   start=c.start, end=c.end, score=round(float(score), 6), chunk_id=c.chunk_id, kind=c.kind,
+                   match_text=c.text)
