@@ -1,0 +1,30 @@
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def corpus():
+    from rag.corpus import load_corpus
+
+    return load_corpus(ROOT / "corpus", strict=True)
+
+
+@pytest.fixture(scope="session")
+def fake_settings(tmp_path_factory):
+    from rag.settings import Settings
+
+    return Settings(embedder="fake", index_dir=tmp_path_factory.mktemp("index"),
+                    feedback_db=tmp_path_factory.mktemp("fb") / "feedback.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def fake_pipeline(fake_settings):
+    """The whole pipeline on the real corpus with the deterministic fake embedder (fast, exact)."""
+    from rag.pipeline import Pipeline
+
+    return Pipeline(fake_settings, progress=False)
