@@ -1,0 +1,138 @@
+"""Unit tests for eval/metrics.py with hand-computed expectations."""
+import math
+
+import pytest
+
+from eval import metrics as m
+
+RANKED = ["第一条 无关内容", "研发经费投入强度\n（%） 2.65 3.25", "其他", "常住人口城镇化率 73.02", "尾部"]
+
+
+def test_strip_ws_and_norm_kw():
+    assert m.strip_ws(" a \n b\t\u3000c ") == "abc"
+    assert m.norm_kw("３．２５％") == "3.25%"          # full width -> half width
+    assert m.norm_kw("75 左右") == m.norm_kw("75左右")
+    assert m.norm_kw("（%）") == "(%)"
+
+
+def test_evidence_in_ignores_whitespace_both_sides():
+    assert m.evidence_in("研发经费投入强度\n（%） 2.65", ["研发经费投入强度（%）2.65"])
+    assert m.evidence_in("ab cd", ["x", "b c"])
+    assert not m.evidence_in("ab cd", ["abd"])
+    assert not m.evidence_in("anything", [])
+    assert not m.evidence_in("anything", ["", "  "])       # empty evidence never matches
+
+
+def test_hit_at_k_and_first_rank():
+    ev = ["研发经费投入强度（%）2.653.25"]
+    assert m.first_hit_rank(RANKED, ev) == 2
+    assert not m.hit_at_k(RANKED, ev, 1)
+    assert m.hit_at_k(RANKED, ev, 2)
+    assert m.hit_at_k(RANKED, ev, 5)
+    assert m.first_hit_rank(RANKED, ["不存在"]) is None
+    assert m.first_hit_rank(RANKED, ev, k=1) is None
+
+
+def test_reciprocal_rank():
+    assert m.reciprocal_rank(RANKED, ["第一条"]) == 1.0
+    assert m.reciprocal_rank(RANKED, ["3.25"]) == 0.5
+    assert m.reciprocal_rank(RANKED, ["73.02"]) == 0.25
+    assert m.reciprocal_rank(RANKED, ["73.02"], k=3) == 0.0   # outside the cut-off
+    assert m.reciprocal_rank(RANKED, ["nothing"]) == 0.0
+    # MRR of the three queries above = (1 + 1/2 + 1/4) / 3
+    mrr = sum(m.reciprocal_rank(RANKED, [e]) for e in ("第一条", "3.25", "73.02")) / 3
+    assert math.isclose(mrr, 1.75 / 3)
+
+
+def test_evidence_recall():
+    ev = ["2.653.25", "73.02", "缺失"]
+    assert math.isclose(m.evidence_recall(RANKED, ev, 5), 2 / 3)
+    assert math.isclose(m.evidence_recall(RANKED, ev, 2), 1 / 3)
+    assert m.evidence_recall(RANKED, [], 5) == 0.0
+
+
+def test_docs_covered():
+    by_doc = {"a": ["3.25"], "b": ["73.02"]}
+    assert m.docs_covered(RANKED, by_doc, 4)
+    assert not m.docs_covered(RANKED, by_doc, 3)
+    assert not m.docs_covered(RANKED, {}, 5)
+
+
+def test_keywords_width_and_whitespace_insensitive():
+    assert m.keyword_ok("目标为３.２５％，属预期性", ["3.25%", "预期 性"])
+    assert m.missing_keywords("目标为3.25%", ["3.25", "约束性"]) == ["约束性"]
+    assert m.keyword_ok("anything", [])
+
+
+def test_citation_valid():
+    texts = {"d": "甲乙丙丁戊"}
+    assert m.citation_valid({"doc_id": "d", "quote": "乙丙", "start": 1, "end": 3}, texts)
+    assert not m.citation_valid({"doc_id": "d", "quote": "乙丙", "start": 0, "end": 2}, texts)  # wrong offsets
+    assert not m.citation_valid({"doc_id": "x", "quote": "乙丙", "start": 1, "end": 3}, texts)  # unknown doc
+    assert not m.citation_valid({"doc_id": "d", "quote": "", "start": 1, "end": 1}, texts)     # empty quote
+    assert not m.citation_valid({"doc_id": "d", "quote": "乙丙", "start": "1", "end": 3}, texts)
+
+
+def test_citation_hit():
+    cites = [{"quote": "无关"}, {"quote": "常住人口\n城镇化率 73.02"}]
+    assert m.citation_hit(cites, ["城镇化率73.02"])
+    assert not m.citation_hit(cites, ["3.25"])
+    assert not m.citation_hit([], ["3.25"])
+
+
+@pytest.mark.parametrize("p,expected", [(0, 1.0), (50, 2.5), (100, 4.0), (95, 3.85), (25, 1.75)])
+def test_percentile_linear(p, expected):
+    assert math.isclose(m.percentile([4, 1, 3, 2], p), expected)
+
+
+def test_percentile_edge_cases():
+    assert m.percentile([], 50) == 0.0
+    assert m.percentile([7.0], 95) == 7.0
+
+
+def _scored(id, type, doc, ranked, answer, evidence, keywords, texts):
+    item = {"id": id, "type": type, "doc": doc, "evidence": evidence, "answer_keywords": keywords}
+    s = m.score_item(item, ranked, answer, texts)
+    s.update(id=id, type=type, doc=doc, retrieve_ms=10.0, ask_ms=20.0)
+    return s
+
+
+def test_score_item_and_aggregate():
+    texts = {"a": "研发经费投入强度（%）2.653.25", "b": "常住人口城镇化率73.02"}
+    good_cite = {"doc_id": "a", "quote": "3.25", "start": 15, "end": 19}
+    bad_cite = {"doc_id": "a", "quote": "3.25", "start": 0, "end": 4}
+    s1 = _scored("1", "factual_number", "a", ["x", "研发经费投入强度（%）2.653.25"],
+                 {"answer": "为３.２５", "refused": False, "citations": [good_cite]}, ["3.25"], ["3.25"], texts)
+    s2 = _scored("2", "factual_number", "b", ["y", "z"],
+                 {"answer": "不知道", "refused": True, "citations": [bad_cite]}, ["73.02"], ["73.02"], texts)
+    s3 = _scored("3", "unanswerable", "", ["x"],
+                 {"answer": "文档中未提及", "refused": True, "citations": []}, [], ["文档中未提及"], texts)
+    s4 = _scored("4", "cross_document", ["a", "b"], ["73.02", "w"],
+                 {"answer": "3.25 和 73.02", "refused": False, "citations": []}, ["3.25", "73.02"], ["3.25", "73.02"], texts)
+    assert s1["hit_rank"] == 2 and s1["keyword_ok"] and s1["citation_hit"]
+    assert s2["hit_rank"] is None and s2["missing_keywords"] == ["73.02"] and s2["citations_valid"] == 0
+    assert s3["hit_rank"] is None and s3["keyword_ok"] and s3["citation_hit"] is None
+    assert s4["hit_rank"] == 1 and s4["evidence_recall@10"] == 0.5 and not s4["all_docs@5"]
+    assert m.failed(s2) and not m.failed(s3)
+
+    res = m.aggregate([s1, s2, s3, s4])
+    assert res["n"] == 4
+    r = res["retrieval"]
+    assert math.isclose(r["hit@1"], 1 / 3, abs_tol=1e-4)              # only s4 at rank 1
+    assert math.isclose(r["hit@5"], 2 / 3, abs_tol=1e-4)
+    assert math.isclose(r["mrr@10"], (0.5 + 0 + 1) / 3, abs_tol=1e-4)
+    assert math.isclose(r["evidence_recall@10"], (1 + 0 + 0.5) / 3, abs_tol=1e-4)
+    a = res["answer"]
+    assert math.isclose(a["keyword_accuracy"], 2 / 3, abs_tol=1e-4)   # s1, s4
+    assert a["citation_validity"] == 0.5                              # 1 of 2 citations
+    assert math.isclose(a["citation_hit"], 1 / 3, abs_tol=1e-4)
+    assert res["refusal"] == {"accuracy": 1.0, "false_refusal_rate": round(1 / 3, 4)}
+    assert res["latency_ms"] == {"retrieve_p50": 10.0, "retrieve_p95": 10.0, "ask_p50": 20.0, "ask_p95": 20.0}
+    assert set(res["by_type"]) == {"factual_number", "unanswerable", "cross_document"}
+    assert res["by_type"]["factual_number"]["hit@5"] == 0.5
+    assert res["by_type"]["unanswerable"]["refusal_accuracy"] == 1.0
+    assert res["by_type"]["unanswerable"]["hit@5"] is None
+    assert res["cross_document"]["all_docs@5"] == 0.0
+    assert set(res["by_doc"]) == {"a", "b"}
+    assert res["by_doc"]["a"]["n"] == 2                              # s1 + the cross-document item
+    assert res["hit_curve"]["hit@1"] == r["hit@1"] and res["hit_curve"]["hit@10"] == r["hit@5"]
