@@ -57,9 +57,8 @@ class Chunker:
         bounds = [b for sb in bounds for b in self._cut_long(text, *sb)]
         i = 0
         while i < len(bounds):
-            j, tokens = i, 0
-            while j < len(bounds) and (j == i or tokens + count_tokens(text[bounds[j][0]:bounds[j][1]]) <= self.max_tokens):
-                tokens += count_tokens(text[bounds[j][0]:bounds[j][1]])
+            j = i + 1
+            while j < len(bounds) and count_tokens(text[bounds[i][0]:bounds[j][1]]) <= self.max_tokens:
                 j += 1
             spans.append((bounds[i][0], bounds[j - 1][1]))
             if j >= len(bounds):
@@ -75,6 +74,8 @@ class Chunker:
         while start < b:
             ids = enc.encode(text[start:b], disallowed_special=())[: self.max_tokens]
             n = max(1, len(enc.decode(ids)))
+            while n > 1 and count_tokens(text[start:start + n]) > self.max_tokens:
+                n -= 1
             out.append((start, min(b, start + n)))
             start += n
         return out
