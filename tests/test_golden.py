@@ -1,0 +1,75 @@
+"""Every line of eval/golden.jsonl: schema, evidence verbatim in its document(s), keywords in the evidence,
+and the coverage required of the golden set (counts per document, type and follow-up)."""
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from eval.golden import GoldenError, check_item, load_golden, schema_errors
+from eval.metrics import TYPES, docs_of
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT / "eval" / "golden.jsonl"
+MIN_TYPE = {"factual_number": 60, "factual_entity": 30, "list": 20, "definition": 20, "why_how": 15,
+            "cross_document": 15, "unanswerable": 25}
+
+
+@pytest.fixture(scope="module")
+def items():
+    return load_golden(GOLDEN)
+
+
+@pytest.fixture(scope="module")
+def texts(corpus):
+    return {d.doc_id: d.text for d in corpus.documents}
+
+
+def test_every_line_parses_with_valid_schema():
+    lines = [l for l in GOLDEN.read_text(encoding="utf-8").splitlines() if l.strip()]
+    for n, line in enumerate(lines, 1):
+        assert schema_errors(json.loads(line)) == [], f"{GOLDEN.name}:{n}"
+
+
+def test_ids_unique_and_types_allowed(items):
+    ids = Counter(it["id"] for it in items)
+    assert [i for i, c in ids.items() if c > 1] == []
+    assert {it["type"] for it in items} <= set(TYPES)
+
+
+def test_evidence_and_keywords_match_documents(items, texts):
+    problems = {f"{it['id']} (line {it['_line']})": errs for it in items if (errs := check_item(it, texts))}
+    assert problems == {}
+
+
+def test_unanswerable_items_have_empty_evidence(items):
+    for it in items:
+        assert (it["type"] == "unanswerable") == (not it["evidence"]), it["id"]
+
+
+def test_required_counts(items, corpus):
+    assert len(items) >= 200
+    types = Counter(it["type"] for it in items)
+    for t, need in MIN_TYPE.items():
+        assert types[t] >= need, f"{t}: {types[t]} < {need}"
+    per_doc = Counter(d for it in items for d in docs_of(it))
+    for d in corpus.documents:
+        assert per_doc[d.doc_id] >= 25, f"{d.doc_id}: {per_doc[d.doc_id]} < 25"
+    assert sum(1 for it in items if it.get("history")) >= 15
+
+
+def test_load_golden_names_file_and_line(tmp_path):
+    p = tmp_path / "g.jsonl"
+    good = json.dumps({"id": "A", "question": "q", "answer": "a", "answer_keywords": ["a"], "evidence": ["e"],
+                       "doc": "d", "location": "", "type": "list"}, ensure_ascii=False)
+    p.write_text(good + "\n{not json\n", encoding="utf-8")
+    with pytest.raises(GoldenError, match=r"g\.jsonl:2: invalid JSON"):
+        load_golden(p)
+    p.write_text(good + "\n" + good.replace('"list"', '"opinion"') + "\n", encoding="utf-8")
+    with pytest.raises(GoldenError, match=r"g\.jsonl:2: .*type 'opinion'"):
+        load_golden(p)
+    p.write_text(good + "\n" + good + "\n", encoding="utf-8")
+    with pytest.raises(GoldenError, match=r"g\.jsonl:2: duplicate id A"):
+        load_golden(p)
+    with pytest.raises(GoldenError, match="not found"):
+        load_golden(tmp_path / "missing.jsonl")
