@@ -1,0 +1,405 @@
+"""渝策问答 web app: Gradio chat at /, REST API at /api (docs: /api/docs), embeddable widget at /widget.
+
+    python app.py [--host 127.0.0.1] [--port 7860] [--root-path /prefix]
+
+The first start builds the index (progress bar on stderr). Settings come from rag/settings.py
+(env prefix RAG_, e.g. RAG_ALLOWED_ORIGINS='["http://intranet.example"]', RAG_ADMIN_TOKEN=...).
+"""
+from __future__ import annotations
+
+import argparse
+import html
+import logging
+import os
+import queue
+import re
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")   # intranet: no calls home
+
+import gradio as gr  # noqa: E402
+from fastapi import FastAPI, Request  # noqa: E402
+from fastapi.responses import FileResponse, HTMLResponse, Response  # noqa: E402
+
+from rag.api import RateLimiter, answer_json, create_api  # noqa: E402
+from rag.feedback import FeedbackStore  # noqa: E402
+from rag.pipeline import Pipeline, QuestionError  # noqa: E402
+from rag.settings import Settings, get_settings  # noqa: E402
+
+log = logging.getLogger("rag.app")
+WEB = Path(__file__).resolve().parent / "rag" / "web"
+
+TITLE = "渝策问答"
+SUBTITLE = "重庆规划文件智能问答 · 每条回答均附原文出处"
+EXAMPLES = [
+    "重庆“十五五”研发经费投入强度目标是多少？",
+    "“33618”是什么？",
+    "綦江到2030年地区生产总值增长目标是多少？",
+    "2024年计划提出要新增多少城镇就业？",
+]
+ALL_DOCS = "全部文件"
+HISTORY_TURNS = 12
+
+
+# ------------------------------------------------------------------ HTML rendering (everything escaped)
+def esc(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _cjkish(ch: str) -> bool:
+    return bool(ch) and (ord(ch) > 0x2E80 or ch in "“”‘’")
+
+
+def display_segments(parts: list[str]) -> list[str]:
+    """Tidy verbatim text for display, keeping segment boundaries: table cells ("\\n\\t") become " ｜ ",
+    hard line wraps between CJK characters (newspaper columns) are joined."""
+    full = "".join(parts)
+    out, pos = [], 0
+    for part in parts:
+        buf = []
+        for i in range(pos, pos + len(part)):
+            ch = full[i]
+            prev, nxt = full[i - 1] if i else "", full[i + 1] if i + 1 < len(full) else ""
+            if ch == "\t" and prev == "\n":
+                continue
+            if ch == "\n":
+                if nxt == "\t":
+                    buf.append(" ｜ ")
+                    continue
+                if _cjkish(prev) and _cjkish(nxt):
+                    continue
+            buf.append(ch)
+        out.append("".join(buf))
+        pos += len(part)
+    return out
+
+
+def clause_html(before: str, quote: str, after: str) -> str:
+    b, q, a = (esc(s).replace("\n", "<br>") for s in display_segments([before, quote, after]))
+    return f'{b}<mark class="yc-quote">{q}</mark>{a}'
+
+
+REF = re.compile(r"\[(\d{1,2})\]")
+
+
+def answer_text_html(text: str, ns: set[int], mid: str) -> str:
+    def link(m: re.Match) -> str:
+        n = int(m.group(1))
+        if n not in ns:
+            return m.group(0)
+        return f'<a class="yc-ref" href="#{mid}-{n}" title="查看出处 [{n}]">[{n}]</a>'
+
+    return REF.sub(link, esc(text)).replace("\n", "<br>")
+
+
+def answer_html(ans: dict, mid: str) -> str:
+    """One bot message: rewritten query, notice, the answer with clickable [n], the citation panel."""
+    cites = ans.get("citations") or []
+    out = []
+    if ans.get("rewritten_query"):
+        out.append(f'<div class="yc-rewrite">已理解为：{esc(ans["rewritten_query"])}</div>')
+    if ans.get("notice"):
+        out.append(f'<div class="yc-notice">{esc(ans["notice"])}</div>')
+    body = answer_text_html(ans.get("answer", ""), {c["n"] for c in cites}, mid)
+    if ans.get("refused"):
+        out.append(f'<div class="yc-refused"><div class="yc-refused-title">ⓘ 文件中未找到直接依据</div>{body}</div>')
+    else:
+        out.append(f'<div class="yc-answer">{body}</div>')
+    if cites:
+        head = "最接近的条款" if ans.get("refused") else "出处"
+        items = []
+        for c in cites:
+            items.append(
+                f'<details class="yc-cite" id="{mid}-{c["n"]}">'
+                f'<summary><span class="yc-n">[{c["n"]}]</span> 《{esc(c["title"])}》'
+                f'<span class="yc-loc">{esc(c["location"])}</span></summary>'
+                f'<div class="yc-clause">{clause_html(c.get("context_before", ""), c["quote"], c.get("context_after", ""))}</div>'
+                f'</details>')
+        out.append(f'<div class="yc-cites"><div class="yc-cites-title">{head}（点击 [n] 或标题展开原文）</div>{"".join(items)}</div>')
+    return "".join(out)
+
+
+def streaming_html(text: str) -> str:
+    return f'<div class="yc-answer yc-streaming">{esc(text).replace(chr(10), "<br>")}<span class="yc-cursor">▍</span></div>'
+
+
+def notice_html(text: str) -> str:
+    return f'<div class="yc-refused"><div class="yc-refused-title">⚠ 无法回答</div>{esc(text)}</div>'
+
+
+# ------------------------------------------------------------------ Gradio chat
+CSS = """
+.yc-header h1 { margin: 0; font-size: 1.7rem; }
+.yc-header p { margin: .2rem 0 0; color: #667085; }
+.yc-answer, .yc-refused { line-height: 1.7; }
+a.yc-ref { color: #1d4ed8; font-weight: 600; text-decoration: none; cursor: pointer; padding: 0 1px; }
+a.yc-ref:hover { text-decoration: underline; }
+.yc-refused { background: #f2f4f7; border: 1px solid #d0d5dd; border-left: 4px solid #98a2b3; color: #475467;
+              border-radius: 6px; padding: .6rem .8rem; }
+.yc-refused-title { font-weight: 600; margin-bottom: .3rem; color: #344054; }
+.yc-rewrite { font-size: .85em; color: #667085; margin-bottom: .4rem; }
+.yc-notice { font-size: .85em; color: #93370d; background: #fffaeb; border-radius: 4px; padding: .2rem .5rem; margin-bottom: .4rem; }
+.yc-cites { margin-top: .7rem; border-top: 1px dashed #d0d5dd; padding-top: .4rem; font-size: .9em; }
+.yc-cites-title { color: #667085; font-size: .85em; margin-bottom: .2rem; }
+details.yc-cite { margin: .25rem 0; border-radius: 6px; }
+details.yc-cite > summary { cursor: pointer; }
+details.yc-cite[open] { background: #f8fafc; outline: 1px solid #e4e7ec; padding: .2rem .4rem; }
+.yc-n { color: #1d4ed8; font-weight: 600; }
+.yc-loc { color: #667085; margin-left: .4em; font-size: .92em; }
+.yc-clause { margin: .35rem 0 .2rem; padding: .4rem .6rem; border-left: 3px solid #fdb022; background: #fff;
+             line-height: 1.7; white-space: normal; }
+mark.yc-quote { background: #fef0c7; color: inherit; padding: 0 1px; border-radius: 2px; }
+.yc-flash { animation: ycflash 1.2s ease-out; }
+@keyframes ycflash { from { box-shadow: 0 0 0 3px #84adff; } to { box-shadow: 0 0 0 0 transparent; } }
+.yc-cursor { animation: ycblink 1s steps(2) infinite; color: #98a2b3; }
+@keyframes ycblink { 50% { opacity: 0; } }
+"""
+
+# [n] -> open the matching citation. Gradio's sanitiser keeps id/href/class but drops data-* and inline
+# handlers, so: <a class="yc-ref" href="#<id>"> + one delegated listener.
+HEAD = """
+<script>
+document.addEventListener("click", function (ev) {
+  var a = ev.target && ev.target.closest ? ev.target.closest("a.yc-ref") : null;
+  if (!a) return;
+  ev.preventDefault();
+  var id = (a.getAttribute("href") || "").slice(1);
+  if (!/^[a-z0-9-]+$/.test(id)) return;
+  var el = document.getElementById(id);
+  if (!el) return;
+  el.open = true;
+  el.classList.remove("yc-flash"); void el.offsetWidth; el.classList.add("yc-flash");
+  el.scrollIntoView({block: "nearest", behavior: "smooth"});
+}, true);
+</script>
+"""
+
+
+def _rating(liked) -> str | None:
+    if liked is True or liked == "Like":
+        return "up"
+    if liked is False or liked == "Dislike":
+        return "down"
+    return None
+
+
+def build_ui(pipeline: Pipeline, store: FeedbackStore, limiter: RateLimiter) -> gr.Blocks:
+    docs = [(ALL_DOCS, "")] + [(d.title, d.doc_id) for d in pipeline.corpus.documents]
+
+    def ask_stream(question, doc):
+        """Run pipeline.ask in a worker thread; yields ("delta", text) pieces, then ("done", Answer)."""
+        q: queue.Queue = queue.Queue()
+        result: dict = {}
+
+        def work():
+            try:
+                result["answer"] = pipeline.ask(question["q"], history=question["history"], doc_filter=doc or None,
+                                                stream_cb=lambda d: q.put(d))
+            except Exception as e:  # reported to the user below, never as a trace
+                result["error"] = e
+            finally:
+                q.put(None)
+
+        threading.Thread(target=work, daemon=True).start()
+        while True:
+            d = q.get()
+            if d is None:
+                break
+            yield "delta", d
+        if "error" in result:
+            raise result["error"]
+        yield "done", result["answer"]
+
+    def respond(message, chat, state, doc, request: gr.Request):
+        chat = list(chat or [])
+        state = dict(state or {"history": [], "answers": {}})
+        message = (message or "").strip()
+        if not message:
+            yield gr.update(), chat, state
+            return
+        chat += [{"role": "user", "content": esc(message)}, {"role": "assistant", "content": streaming_html("")}]
+        yield "", chat, state
+        client = getattr(getattr(request, "client", None), "host", None) or "gradio"
+        wait = limiter.hit(f"ui:{client}")
+        if wait:
+            chat[-1]["content"] = notice_html(f"请求过于频繁，请 {int(wait) + 1} 秒后再试。")
+            yield "", chat, state
+            return
+        streamed = ""
+        try:
+            for kind, value in ask_stream({"q": message, "history": state["history"][-HISTORY_TURNS:]}, doc):
+                if kind == "delta":
+                    streamed += value
+                    chat[-1]["content"] = streaming_html(streamed)
+                    yield "", chat, state
+                else:
+                    ans = value
+        except QuestionError as e:
+            chat[-1]["content"] = notice_html(re.split(r"\s*/\s*", str(e))[0])      # "中文 / English"
+            yield "", chat, state
+            return
+        except Exception as e:
+            log.error("chat failed: %s: %s", type(e).__name__, str(e)[:300])
+            chat[-1]["content"] = notice_html("服务暂时出错，请稍后再试。")
+            yield "", chat, state
+            return
+        final = ans.answer
+        if streamed.strip() == final.strip():          # extractive: one piece -> type it out
+            step = max(6, len(final) // 40)
+            for i in range(step, len(final), step):
+                chat[-1]["content"] = streaming_html(final[:i])
+                yield "", chat, state
+                time.sleep(0.02)
+        data = answer_json(pipeline, ans)
+        mid = "c" + uuid.uuid4().hex[:10]
+        chat[-1]["content"] = answer_html(data, mid)
+        state["history"] = state["history"] + [{"role": "user", "content": message},
+                                               {"role": "assistant", "content": ans.answer}]
+        state["answers"] = {**state["answers"], str(len(chat) - 1): {"answer": data, "fb": None}}
+        yield "", chat, state
+
+    def on_like(state, evt: gr.LikeData):
+        state = dict(state or {"history": [], "answers": {}})
+        idx = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        entry = (state.get("answers") or {}).get(str(idx))
+        rating = _rating(evt.liked)
+        if not entry or rating is None:
+            return state, gr.update(), gr.update(visible=False)
+        a = entry["answer"]
+        if entry.get("fb"):
+            store.update(entry["fb"], rating=rating)
+        else:
+            entry = {**entry, "fb": store.add(rating=rating, question=a["question"][:2000], answer=a["answer"][:20000],
+                                              citations=a["citations"], backend=a.get("backend", ""))}
+            state["answers"] = {**state["answers"], str(idx): entry}
+        state["last_fb"] = entry["fb"]
+        thanks = "👍 感谢认可！" if rating == "up" else "👎 已记录，感谢指正。"
+        return state, gr.update(value=f"{thanks} 可以补充说明（选填）：", visible=True), gr.update(visible=True)
+
+    def on_comment(comment, state):
+        fb = (state or {}).get("last_fb")
+        comment = (comment or "").strip()[:2000]
+        if fb and comment:
+            store.update(fb, comment=comment)
+            return "", gr.update(value="✓ 评论已保存，谢谢！", visible=True), gr.update(visible=False)
+        return "", gr.update(), gr.update(visible=False)
+
+    def clear():
+        return [], {"history": [], "answers": {}}, gr.update(visible=False), gr.update(visible=False)
+
+    with gr.Blocks(title=TITLE) as demo:
+        gr.HTML(f'<div class="yc-header"><h1>{TITLE}</h1><p>{SUBTITLE}</p></div>')
+        state = gr.State({"history": [], "answers": {}})
+        with gr.Row():
+            doc = gr.Dropdown(docs, value="", label="检索范围", scale=4, elem_id="yc-doc")
+            clear_btn = gr.Button("清空对话", scale=1, variant="secondary", elem_id="yc-clear")
+        chatbot = gr.Chatbot(label="对话", height=520, elem_id="yc-chat", render_markdown=False, sanitize_html=True,
+                             placeholder="请输入关于重庆规划文件的问题，回答会标注出处 [n]，点击可查看原文。",
+                             buttons=["copy"], feedback_options=("Like", "Dislike"))
+        with gr.Row():
+            box = gr.Textbox(placeholder="例如：綦江到2030年地区生产总值增长目标是多少？", show_label=False,
+                             scale=8, max_lines=4, elem_id="yc-input", autofocus=True)
+            send = gr.Button("提问", variant="primary", scale=1, elem_id="yc-send")
+        gr.Examples(EXAMPLES, inputs=[box], label="示例问题")
+        fb_note = gr.Markdown(visible=False, elem_id="yc-fb-note")
+        with gr.Row(visible=False) as fb_row:
+            fb_box = gr.Textbox(placeholder="哪里有用或哪里不对？（选填，最多 2000 字）", show_label=False, scale=8,
+                                max_length=2000, elem_id="yc-fb-comment")
+            fb_send = gr.Button("提交评论", scale=1, elem_id="yc-fb-send")
+
+        ev = dict(fn=respond, inputs=[box, chatbot, state, doc], outputs=[box, chatbot, state], api_visibility="private")
+        box.submit(**ev)
+        send.click(**ev)
+        chatbot.like(on_like, inputs=[state], outputs=[state, fb_note, fb_row], api_visibility="private")
+        fb_send.click(on_comment, inputs=[fb_box, state], outputs=[fb_box, fb_note, fb_row], api_visibility="private")
+        fb_box.submit(on_comment, inputs=[fb_box, state], outputs=[fb_box, fb_note, fb_row], api_visibility="private")
+        clear_btn.click(clear, outputs=[chatbot, state, fb_note, fb_row], api_visibility="private")
+    demo.queue(default_concurrency_limit=4)
+    return demo
+
+
+# ------------------------------------------------------------------ widget (static page calling /api/ask)
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
+
+
+def frame_ancestors(settings: Settings) -> str:
+    """CSP frame-ancestors: the app itself plus the allowed origins (malformed entries dropped)."""
+    good = [o.rstrip("/") for o in settings.allowed_origins if _ORIGIN.match(o.rstrip("/"))]
+    return " ".join(["'self'", *dict.fromkeys(good)])
+
+
+def add_widget_routes(app: FastAPI, settings: Settings) -> None:
+    csp = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
+           f"base-uri 'none'; form-action 'none'; frame-ancestors {frame_ancestors(settings)}")
+    page = (WEB / "widget.html").read_text(encoding="utf-8")
+
+    @app.api_route("/widget", methods=["GET", "HEAD"], include_in_schema=False)
+    def widget(request: Request) -> HTMLResponse:
+        base = request.scope.get("root_path", "") or ""
+        return HTMLResponse(page.replace("{{BASE}}", esc(base.rstrip("/"))),
+                            headers={"Content-Security-Policy": csp, "Referrer-Policy": "same-origin",
+                                     "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
+
+    def static(name: str, media: str):
+        def serve() -> Response:
+            return FileResponse(WEB / name, media_type=media,
+                                headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "max-age=300"})
+        return serve
+
+    for path, name, media in (("/widget/widget-app.js", "widget-app.js", "text/javascript; charset=utf-8"),
+                              ("/widget/widget.css", "widget.css", "text/css; charset=utf-8"),
+                              ("/widget.js", "embed.js", "text/javascript; charset=utf-8")):
+        app.add_api_route(path, static(name, media), methods=["GET", "HEAD"], include_in_schema=False)
+
+
+# ------------------------------------------------------------------ assembly
+def build_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    pipeline = pipeline or Pipeline(settings, progress=True)
+    store = FeedbackStore(settings.feedback_db)
+    limiter = RateLimiter(settings.rate_limit_per_minute)
+    app = create_api(pipeline, settings, feedback=store, limiter=limiter)
+    add_widget_routes(app, settings)
+    theme = gr.themes.Soft(primary_hue="blue",
+                           font=["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "system-ui", "sans-serif"],
+                           font_mono=["Noto Sans Mono CJK SC", "Consolas", "monospace"])
+    return gr.mount_gradio_app(app, build_ui(pipeline, store, limiter), path="/", root_path=settings.root_path or None,
+                               css=CSS, head=HEAD, theme=theme, footer_links=[], ssr_mode=False, show_error=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    s = get_settings()
+    ap = argparse.ArgumentParser(description=f"{TITLE}: Gradio chat, REST API (/api/docs) and widget (/widget)")
+    ap.add_argument("--host", default=s.host)
+    ap.add_argument("--port", type=int, default=s.port)
+    ap.add_argument("--root-path", default=s.root_path, help="path prefix behind a reverse proxy (RAG_ROOT_PATH)")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("faiss", "faiss.loader", "bm25s", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    settings = s.model_copy(update={"host": args.host, "port": args.port, "root_path": args.root_path.rstrip("/")})
+    print(f"{TITLE}: 加载文档与索引（首次启动会建立索引）/ loading corpus and index ...", file=sys.stderr, flush=True)
+    t = time.perf_counter()
+    try:
+        pipeline = Pipeline(settings, progress=True)
+    except Exception as e:
+        print(f"错误 / error: could not load the corpus or index: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    st = pipeline.stats()
+    print(f"就绪 / ready: {st['documents']} documents, {st['chunks']} chunks ({time.perf_counter() - t:.1f} s); "
+          f"http://{args.host}:{args.port}{settings.root_path}/", file=sys.stderr, flush=True)
+    app = build_app(settings, pipeline)
+
+    import uvicorn
+
+    uvicorn.run(app, host=args.host, port=args.port, root_path=settings.root_path, log_level="info",
+                proxy_headers=True, forwarded_allow_ips="127.0.0.1")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
