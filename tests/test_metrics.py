@@ -136,3 +136,14 @@ def test_score_item_and_aggregate():
     assert set(res["by_doc"]) == {"a", "b"}
     assert res["by_doc"]["a"]["n"] == 2                              # s1 + the cross-document item
     assert res["hit_curve"]["hit@1"] == r["hit@1"] and res["hit_curve"]["hit@10"] == r["hit@5"]
+
+
+def test_gate_floors():
+    from eval.__main__ import check_floors
+
+    metrics = {"retrieval": {"hit@5": 0.8}, "answer": {"keyword_accuracy": 0.5}}
+    assert check_floors(metrics, {"_comment": "x", "retrieval.hit@5": 0.75}) == []
+    problems = check_floors(metrics, {"retrieval.hit@5": 0.85, "answer.keyword_accuracy": 0.4, "refusal.accuracy": 0.5})
+    assert len(problems) == 2
+    assert problems[0].startswith("retrieval.hit@5 = 0.8000 is below its floor 0.85")
+    assert "refusal.accuracy: missing" in problems[1]

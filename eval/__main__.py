@@ -1,0 +1,135 @@
+"""python -m eval [--golden FILE] [--out DIR] [--json] [--ablations] [--limit N] [--fast] [--gate]
+
+Runs the golden suite through the pipeline (retrieval k=10 + ask per item), prints a summary table
+(``--json``: only the metrics object of shared/interfaces.md) and, with ``--out DIR``, writes
+report.md, metrics.json, items.jsonl (failing cases first) and PNG charts.
+``--gate`` is a fast pass that exits 1 when a metric falls below its floor in eval/floors.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from . import metrics as M
+from .golden import GoldenError, load_golden
+
+HERE = Path(__file__).resolve().parent
+FLOORS = HERE / "floors.json"
+
+
+def check_floors(metrics: dict, floors: dict) -> list[str]:
+    """Messages for every metric (dotted path, e.g. "retrieval.hit@5") below its floor."""
+    out = []
+    for path, floor in floors.items():
+        if path.startswith("_"):
+            continue
+        value = metrics
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is None:
+            out.append(f"{path}: missing from the metrics (floor {floor})")
+        elif value < floor:
+            out.append(f"{path} = {value:.4f} is below its floor {floor}")
+    return out
+
+
+def load_floors(path: Path = FLOORS) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        sys.exit(f"error: cannot read floors file {path}: {e}")
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m eval", description="golden-set evaluation of the RAG pipeline")
+    ap.add_argument("--golden", default=str(HERE / "golden.jsonl"), help="golden JSONL file (default: eval/golden.jsonl)")
+    ap.add_argument("--out", help="write report.md, metrics.json, items.jsonl and PNG charts to this folder")
+    ap.add_argument("--json", action="store_true", help="print only the metrics object (JSON) on stdout")
+    ap.add_argument("--ablations", action="store_true", help="also run the retrieval ablations (builds extra in-memory indexes)")
+    ap.add_argument("--limit", type=int, help="only the first N golden items")
+    ap.add_argument("--fast", action="store_true", help="retrieval + ask only: no ablations, no charts")
+    ap.add_argument("--gate", action="store_true", help=f"fast pass; exit 1 if a metric is below its floor in {FLOORS.name}")
+    args = ap.parse_args(argv)
+    if args.limit is not None and args.limit < 1:
+        ap.error("--limit must be >= 1")
+    if args.gate or args.fast:
+        args.fast, args.ablations = True, False
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    command = "python -m eval " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    try:
+        items = load_golden(args.golden)
+    except GoldenError as e:
+        sys.exit(f"error: {e}")
+    if args.limit:
+        items = items[: args.limit]
+    progress = not args.json or sys.stderr.isatty()
+
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    from .run import run
+
+    settings = Settings()
+    pipeline = Pipeline(settings, progress=progress)
+    started = time.strftime("%Y-%m-%d %H:%M:%S %z")
+    records = run(pipeline, items, progress=progress)
+    metrics = M.aggregate(records)
+
+    ablations = None
+    if args.ablations:
+        from .ablations import run_ablations
+
+        ablations = run_ablations(pipeline, records, items, progress=progress)
+        metrics["ablations"] = ablations
+
+    if args.out:
+        write_outputs(Path(args.out), args, command, started, pipeline, metrics, records, ablations)
+
+    if args.json:
+        print(json.dumps({k: v for k, v in metrics.items() if k != "ablations"} if not args.ablations else metrics,
+                         ensure_ascii=False, indent=1))
+    else:
+        from .report import ablation_table, console_summary
+
+        print(console_summary(metrics))
+        if ablations:
+            print("\n" + ablation_table(ablations))
+    if args.gate:
+        problems = check_floors(metrics, load_floors())
+        for p in problems:
+            print(f"GATE FAILED: {p}", file=sys.stderr)
+        if problems:
+            return 1
+        print(f"gate passed ({FLOORS.name})", file=sys.stderr)
+    return 0
+
+
+def write_outputs(out: Path, args, command, started, pipeline, metrics, records, ablations) -> None:
+    from .report import write_items, write_latency_plot, write_plots, write_report
+
+    out.mkdir(parents=True, exist_ok=True)
+    s = pipeline.settings
+    header = (f"# Golden-set evaluation\n\nProduced by `{command}` (started {started}, finished "
+              f"{time.strftime('%Y-%m-%d %H:%M:%S %z')}).\n\n"
+              f"Golden file `{Path(args.golden).name}`: {metrics['n']} items. Embedder `{pipeline.embedder.name}`, "
+              f"answer backend `{s.backend}`, {len(pipeline.index.chunks)} chunks in the index, "
+              f"retrieval k=10 (ask uses {s.context_chunks} chunks). Follow-up items are retrieved with the query "
+              f"`ask` used (its follow-up rewrite).")
+    (out / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    write_items(out / "items.jsonl", records)
+    plots = []
+    if not args.fast:
+        plots = write_plots(out, metrics, ablations) + [write_latency_plot(out, records)]
+    write_report(out, header, metrics, records, ablations, plots)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
