@@ -247,12 +247,18 @@ def _is_api(scope) -> bool:
 class ApiGuard:
     """ASGI middleware for /api: body size limit, per-IP rate limit, CORS (only here, Gradio keeps its own)."""
 
-    def __init__(self, app, limiter: RateLimiter, allowed_origins: list[str]):
+    def __init__(self, app, limiter: RateLimiter, allowed_origins: list[str], secrets: tuple[str, ...] = ()):
         self.app = app
         self.limiter = limiter
+        self.secrets = tuple(s for s in secrets if s)
         self.cors = CORSMiddleware(self._guarded, allow_origins=list(allowed_origins), allow_credentials=False,
                                    allow_methods=["GET", "POST", "OPTIONS"],
                                    allow_headers=["Content-Type", "Authorization"], max_age=600)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and _is_api(scope):
@@ -278,14 +284,25 @@ class ApiGuard:
                                   headers={"Retry-After": str(secs)})
                 return await resp(scope, receive, send)
 
+        started = False
+
         async def send_nosniff(message):
+            nonlocal started
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + [(b"x-content-type-options", b"nosniff"),
-                                                                 (b"cache-control", b"no-store")]
+                started = True
+                message["headers"] = list(message.get("headers") or []) + [(b"x-content-type-options", b"nosniff"),
+                                                                           (b"cache-control", b"no-store")]
             await send(message)
 
-        await self.app(scope, receive, send_nosniff)
+        try:
+            await self.app(scope, receive, send_nosniff)
+        except Exception as exc:     # caught here, so no traceback (which could carry secrets) is printed
+            log.error("unhandled %s on %s %s: %s", type(exc).__name__, scope.get("method"), path,
+                      self.redact(str(exc))[:300])
+            if started:
+                raise
+            resp = error_json(500, "internal_error", "服务器内部错误，请稍后再试。", "Internal server error; please try again later.")
+            await resp(scope, receive, send)
 
 
 # ------------------------------------------------------------------ the app
@@ -301,7 +318,8 @@ def create_api(pipeline, settings, feedback: FeedbackStore | None = None,
                               "Errors: `{\"error\": {\"code\", \"message_zh\", \"message_en\"}}`.",
                   docs_url=f"{API_PREFIX}/docs", redoc_url=None, openapi_url=f"{API_PREFIX}/openapi.json")
     app.state.pipeline, app.state.feedback, app.state.limiter = pipeline, store, limiter
-    app.add_middleware(ApiGuard, limiter=limiter, allowed_origins=settings.allowed_origins)
+    app.add_middleware(ApiGuard, limiter=limiter, allowed_origins=settings.allowed_origins,
+                       secrets=(settings.admin_token, settings.llm_api_key))
 
     # -- error handlers: JSON only, no internals ------------------------------------------
     @app.exception_handler(ApiError)
@@ -330,9 +348,8 @@ def create_api(pipeline, settings, feedback: FeedbackStore | None = None,
                           headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
-    async def _crash(request: Request, exc: Exception):
-        log.error("unhandled %s on %s %s: %s", type(exc).__name__, request.method, route_path(request.scope),
-                  str(exc)[:300])
+    async def _crash(request: Request, exc: Exception):        # outside /api (ApiGuard handles /api)
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, route_path(request.scope))
         return error_json(500, "internal_error", "服务器内部错误，请稍后再试。", "Internal server error; please try again later.")
 
     # -- helpers ----------------------------------------------------------------------------
