@@ -297,7 +297,7 @@ def build_ui(pipeline: Pipeline, store: FeedbackStore, limiter: RateLimiter) -> 
         with gr.Row():
             doc = gr.Dropdown(docs, value="", label="检索范围", scale=4, elem_id="yc-doc")
             clear_btn = gr.Button("清空对话", scale=1, variant="secondary", elem_id="yc-clear")
-        chatbot = gr.Chatbot(label="对话", height=520, elem_id="yc-chat", render_markdown=False, sanitize_html=True,
+        chatbot = gr.Chatbot(label="对话", height=600, elem_id="yc-chat", render_markdown=False, sanitize_html=True,
                              placeholder="请输入关于重庆规划文件的问题，回答会标注出处 [n]，点击可查看原文。",
                              buttons=["copy"], feedback_options=("Like", "Dislike"))
         with gr.Row():
@@ -318,6 +318,7 @@ def build_ui(pipeline: Pipeline, store: FeedbackStore, limiter: RateLimiter) -> 
         fb_send.click(on_comment, inputs=[fb_box, state], outputs=[fb_box, fb_note, fb_row], api_visibility="private")
         fb_box.submit(on_comment, inputs=[fb_box, state], outputs=[fb_box, fb_note, fb_row], api_visibility="private")
         clear_btn.click(clear, outputs=[chatbot, state, fb_note, fb_row], api_visibility="private")
+        chatbot.clear(clear, outputs=[chatbot, state, fb_note, fb_row], api_visibility="private")   # its 🗑 icon
     demo.queue(default_concurrency_limit=4)
     return demo
 
