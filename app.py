@@ -190,26 +190,24 @@ def _rating(liked) -> str | None:
 def build_ui(pipeline: Pipeline, store: FeedbackStore, limiter: RateLimiter) -> gr.Blocks:
     docs = [(ALL_DOCS, "")] + [(d.title, d.doc_id) for d in pipeline.corpus.documents]
 
-    def ask_stream(question, doc):
-        """Run pipeline.ask in a worker thread; yields ("delta", text) pieces, then ("done", Answer)."""
-        q: queue.Queue = queue.Queue()
+    secrets = [x for x in (pipeline.settings.admin_token, pipeline.settings.llm_api_key) if x]
+
+    def ask_stream(question: str, history: list[dict], doc: str | None):
+        """Run pipeline.ask in a worker thread; yields ("delta", text) as the backend streams, then ("done", Answer)."""
+        pieces: queue.Queue = queue.Queue()
         result: dict = {}
 
         def work():
             try:
-                result["answer"] = pipeline.ask(question["q"], history=question["history"], doc_filter=doc or None,
-                                                stream_cb=lambda d: q.put(d))
-            except Exception as e:  # reported to the user below, never as a trace
+                result["answer"] = pipeline.ask(question, history=history, doc_filter=doc or None, stream_cb=pieces.put)
+            except Exception as e:  # re-raised in the generator, shown to the user as a short notice
                 result["error"] = e
             finally:
-                q.put(None)
+                pieces.put(None)
 
         threading.Thread(target=work, daemon=True).start()
-        while True:
-            d = q.get()
-            if d is None:
-                break
-            yield "delta", d
+        while (piece := pieces.get()) is not None:
+            yield "delta", piece
         if "error" in result:
             raise result["error"]
         yield "done", result["answer"]
@@ -231,7 +229,7 @@ def build_ui(pipeline: Pipeline, store: FeedbackStore, limiter: RateLimiter) -> 
             return
         streamed = ""
         try:
-            for kind, value in ask_stream({"q": message, "history": state["history"][-HISTORY_TURNS:]}, doc):
+            for kind, value in ask_stream(message, state["history"][-HISTORY_TURNS:], doc):
                 if kind == "delta":
                     streamed += value
                     chat[-1]["content"] = streaming_html(streamed)
@@ -243,7 +241,10 @@ def build_ui(pipeline: Pipeline, store: FeedbackStore, limiter: RateLimiter) -> 
             yield "", chat, state
             return
         except Exception as e:
-            log.error("chat failed: %s: %s", type(e).__name__, str(e)[:300])
+            detail = str(e)[:300]
+            for secret in secrets:
+                detail = detail.replace(secret, "***")
+            log.error("chat failed: %s: %s", type(e).__name__, detail)
             chat[-1]["content"] = notice_html("服务暂时出错，请稍后再试。")
             yield "", chat, state
             return
