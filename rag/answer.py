@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from .chunk import split_sentences
 from .corpus import normalize
+from .lexicon import FRAME
 from .parse import align
 from .retrieve import Retriever
 from .schema import Answer, Citation, Hit
@@ -22,6 +23,9 @@ YEAR = re.compile(r"(?:19|20)\d{2}\s*年?")
 Q_LIST = re.compile(r"哪些|哪几|包括|包含|分别|有几|几大|几个|列举")
 Q_DEF = re.compile(r"是什么|指什么|什么意思|含义|指的是|是指|何谓|解释")
 Q_NUM = re.compile(r"多少|几|比重|比例|目标|增长|达到|率|规模|多大|多高|多长|数量|[0-9]")
+GENERAL_FREQ = 3000
+QUESTION_WORD = re.compile(r"哪|几|多少|什么|怎|吗|呢|么|^[这那]|^[一二两三四五六七八九十百千万]{1,2}[^\u4e00-\u9fff]?$|^[一两九万][\u4e00-\u9fff]$")
+Q_COMPARE = re.compile(r"分别|各是|各为|相比|比较|对比|比起来|和.{0,12}(目标|相比|比)|还是|差多少|完成了吗|达到.{0,8}了吗|实际")
 Q_WHY = re.compile(r"为什么|为何|如何|怎样|怎么|措施|举措|途径|办法")
 
 
@@ -131,14 +135,36 @@ class Answerer:
                 a = b
         return out
 
-    def coverage(self, tokens: list[str], text: str) -> float:
-        """idf-weighted share of the question's terms found in ``text``."""
-        toks = set(tokens)
-        if not toks:
+    def term_weights(self, tokens: list[str]) -> dict[str, float]:
+        """Evidence weight of each question term: its idf in the corpus; a term the corpus never uses
+        weighs the maximum when it is a specific word (房价, 2028), nothing when it is an everyday word
+        (希望, 孩子: jieba frequency >= GENERAL_FREQ), since those are how people ask, not what about."""
+        out = {}
+        for t in set(tokens):
+            if t in FRAME or QUESTION_WORD.search(t):
+                continue
+            if t in self.index.idf:
+                out[t] = self.index.idf[t]
+            elif t[0].isdigit() or 0 < self.lexicon.general_freq(t) < GENERAL_FREQ:
+                out[t] = self.index.max_idf      # e.g. 2028, 房价: specific, and absent from every document
+        return out
+
+    def question_terms(self, query: str) -> dict[str, float]:
+        """Weighted content terms of a question; an everyday word the thesaurus maps (年轻人 -> 青年)
+        is represented by its document wording only."""
+        sources = self.lexicon.synonym_sources(query)
+        toks = [t for t in self.lexicon.query_tokens(query) if (len(t) > 1 or t.isdigit())
+                and not any(t in s or s in t for s in sources)]
+        return self.term_weights(toks)
+
+    def coverage(self, tokens: list[str] | dict[str, float], text: str) -> float:
+        """Weighted share of the question's terms found in ``text``."""
+        w = tokens if isinstance(tokens, dict) else self.term_weights(tokens)
+        total = sum(w.values())
+        if not total:
             return 0.0
         t = normalize(text)
-        w = {tok: self.index.idf.get(tok, self.index.max_idf) for tok in toks}
-        return sum(v for tok, v in w.items() if tok in t) / sum(w.values())
+        return sum(v for tok, v in w.items() if tok in t) / total
 
     def evidence_citations(self, hits: list[Hit]) -> list[Citation]:
         return [Citation(n=i + 1, doc_id=h.doc_id, title=h.title, location=h.location, quote=h.text,
@@ -147,7 +173,7 @@ class Answerer:
     # -- extractive -----------------------------------------------------------------------------
     def extractive(self, question: str, query: str, hits: list[Hit]) -> Answer:
         qtype = question_type(question)
-        tokens = [t for t in self.lexicon.query_tokens(query) if len(t) > 1 or t.isdigit()]
+        tokens = self.question_terms(query)
         if not hits:
             return self._refuse(question, [])
         units = self.units(hits)
@@ -158,15 +184,19 @@ class Answerer:
                 u.score += 0.05
             if qtype == "definition" and u.hit.kind == "glossary":
                 u.score += 0.25
-        top_cov = max(self.coverage(tokens, h.match_text + " " + " ".join(self._chunk_headings(h))) for h in hits[:3])
-        if top_cov < self.min_coverage:
-            return self._refuse(question, hits[:3])
+        why = self.refusal_reason(tokens, hits[:3])
+        if why:
+            ans = self._refuse(question, hits[:3])
+            ans.notice = why
+            return ans
         ranked = sorted(units, key=lambda u: -u.score)
         best = ranked[0]
         picked = [best]
-        limit = 4 if qtype in ("list", "why_how") else 3
+        limit = 4
         named = self.retriever.named_docs(query)
-        if len(named) >= 2:      # side by side: the best unit of each named document
+        if len(named) < 2 and Q_COMPARE.search(question):
+            named = list(dict.fromkeys(h.doc_id for h in hits))[:3]
+        if len(named) >= 2:      # side by side: the best unit of each document
             for doc in named:
                 u = next((u for u in ranked if u.hit.doc_id == doc), None)
                 if u and u not in picked:
@@ -179,12 +209,27 @@ class Answerer:
             if any(abs(u.start - p.start) < 5 for p in picked):
                 continue
             picked.append(u)
-        if qtype in ("list", "definition") and best.hit.kind not in ("table_row",):
+        if qtype in ("list", "definition", "why_how") and best.hit.kind not in ("table_row",):
             whole = Unit(best.hit, best.rank, best.hit.match_text, best.hit.start, best.hit.end, best.score)
             if len(whole.text) <= 600:
                 picked[0] = whole
                 picked = [picked[0]] + [u for u in picked[1:] if not (whole.start <= u.start and u.end <= whole.end)]
         return self._compose(question, picked)
+
+    def refusal_reason(self, terms: dict[str, float], hits: list[Hit]) -> str | None:
+        """Evidence-based refusal: None when the clauses support an answer, else why not.
+        * a specific term the corpus never uses (房价, 2028年) is absent from the best clauses, or
+        * the best clause covers less than ``min_coverage`` of the question's weighted terms."""
+        texts = [normalize(h.match_text + " " + " ".join(self._chunk_headings(h))) for h in hits]
+        present = [t for t in terms if any(t in x for x in texts)]
+        absent = [t for t, w in terms.items() if w >= self.index.max_idf and t not in present
+                  and not any(t in p for p in present)]
+        if absent:
+            return "文档中未出现：" + "、".join(sorted(absent))
+        cov = max((self.coverage(terms, x) for x in texts), default=0.0)
+        if cov < self.min_coverage:
+            return f"最相关条款仅覆盖问题要点的 {cov:.0%}"
+        return None
 
     def _chunk_headings(self, h: Hit) -> tuple[str, ...]:
         i = self.index.by_id.get(h.chunk_id)

@@ -17,9 +17,15 @@ NUMBER = re.compile(r"[a-z]*\d+(?:\.\d+)?[a-z0-9]*%?")
 SYNONYMS = {
     "gdp": ["地区生产总值"], "年轻人": ["青年"], "老人": ["老年人", "养老"], "小孩": ["儿童", "婴幼儿"],
     "孩子": ["儿童", "婴幼儿"], "钱": ["资金"], "研发投入": ["研发经费投入"], "污染": ["环境"],
-    "房子": ["住房"], "看病": ["医疗"], "上学": ["教育"], "工作": ["就业"], "找工作": ["就业"],
+    "房子": ["住房"], "看病": ["医疗"], "小孩": ["婴幼儿"], "宝宝": ["婴幼儿"], "小宝宝": ["婴幼儿"], "三岁": ["3岁"],
+    "差距": ["比"], "城里人": ["城镇居民"], "农村人": ["农村居民"], "老人家": ["老年人"],
+    "养老院": ["养老机构"], "经济增长": ["地区生产总值增长"], "托育位置": ["托位"], "多少岁": ["岁"], "上学": ["教育"], "工作": ["就业"], "找工作": ["就业"],
     "收入": ["可支配收入"], "人口": ["常住人口"], "外贸": ["进出口"], "高铁": ["铁路"],
 }
+# question-frame words: how people ask, not what they ask about (ignored by BM25 and evidence coverage)
+FRAME = set("期间 每年 达到 提高 提到 准备 打算 目标 要求 标准 比例 具体 包括 方面 名字 哪几个 几个 现在 目前 以上 平均 增加 实现 "
+            "主要 哪类 哪 做到 多大 保持 叫 叫做 希望 认为 情况 左右 分别 相关 提出 规划 计划 重点 方面 哪一 一个 哪个 "
+            "能够 可以 需要 应该 主要 有关 怎么样 怎样 会 能 要 想 该 此 这份 那份 里 里面 其中 当中".split())
 STOP = set("的 了 是 在 和 与 及 等 要 对 为 将 把 被 从 到 由 以 于 之 其 或 并 也 都 就 而 中 上 下 个 年 有 吗 呢 啊 吧 呀 么 "
            "什么 多少 哪些 哪个 哪里 怎么 怎样 如何 是否 为什么 有没有 有哪些 是什么 请问 一下 一些 这个 那个 这些 那些 "
            "我们 你们 他们 它 它们 提到 提出 文件 文档 规划 关于 请 告诉 我".split())
@@ -99,6 +105,10 @@ class Lexicon:
             for t in self.terms:
                 self._tok.add_word(t, freq=2000)
 
+    def general_freq(self, word: str) -> int:
+        """How common a word is in general Chinese (jieba's dictionary frequency; 0 if unknown)."""
+        return int(self._tok.FREQ.get(word, 0) or 0)
+
     def tokens(self, text: str) -> list[str]:
         """Numbers and codes (2030, 3.25%, g210) as whole tokens, the rest by jieba's search mode."""
         t = normalize(text)
@@ -107,6 +117,11 @@ class Lexicon:
             words = self._tok.lcut_for_search(NUMBER.sub(" ", t))
         words = [w for w in (w.strip() for w in words) if w and w not in STOP and not _PUNCT.match(w)]
         return nums + [n.rstrip("%") for n in nums if n.endswith("%")] + words
+
+    def synonym_sources(self, question: str) -> set[str]:
+        """Everyday words of the question that the thesaurus maps to document wording."""
+        q = normalize(question)
+        return {w for w in SYNONYMS if w in q}
 
     def query_tokens(self, question: str) -> list[str]:
         toks = self.tokens(question)

@@ -63,7 +63,6 @@ class Retriever:
         self.aliases = doc_aliases(corpus)
         self.texts = {d.doc_id: d.text for d in corpus.documents}
         self.titles = {d.doc_id: d.title for d in corpus.documents}
-        self.last_timings: dict[str, float] = {}
 
     # -- signals ------------------------------------------------------------------------
     def named_docs(self, question: str) -> list[str]:
@@ -78,6 +77,10 @@ class Retriever:
 
     # -- main ---------------------------------------------------------------------------
     def retrieve(self, question: str, k: int = 5, doc_filter: str | list[str] | None = None) -> list[Hit]:
+        return self.search(question, k, doc_filter)[0]
+
+    def search(self, question: str, k: int = 5, doc_filter: str | list[str] | None = None) -> tuple[list[Hit], dict]:
+        """Hits plus the signals the answerer uses to decide on refusal (best dense cosine, timings)."""
         if k < 1:
             raise ValueError("k must be >= 1")
         cfg, idx = self.config, self.index
@@ -95,6 +98,9 @@ class Retriever:
             for r, i in enumerate(ids):
                 if i >= 0:
                     fused[int(i)] = fused.get(int(i), 0.0) + cfg.dense_weight / (cfg.rrf_k + r + 1)
+        dense_best = {}
+        if cfg.mode in ("fused", "dense"):
+            dense_best = {int(i): float(s) for s, i in zip(scores, ids) if i >= 0}
         t2 = time.perf_counter()
         if cfg.glossary_expansion and cfg.mode == "fused":
             for e in match_glossary(question, idx.glossary):
@@ -112,8 +118,11 @@ class Retriever:
         if len(named) >= 2:
             order = self._diversify(order, named)
         hits = [self._hit(idx.chunks[i], fused[i]) for i in order[:k]]
-        self.last_timings = {"bm25": (t1 - t0) * 1000, "dense": (t2 - t1) * 1000, "total": (time.perf_counter() - t0) * 1000}
-        return hits
+        signals = {"dense_top": max(dense_best.values(), default=0.0),
+                   "dense": [dense_best.get(i, 0.0) for i in order[:k]],
+                   "named_docs": named,
+                   "timings_ms": {"bm25": (t1 - t0) * 1000, "dense": (t2 - t1) * 1000, "total": (time.perf_counter() - t0) * 1000}}
+        return hits, signals
 
     def _diversify(self, order: list[int], named: list[str]) -> list[int]:
         """Put the best chunk of each named document first, then the rest in fused order."""
