@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import time
@@ -119,6 +120,8 @@ def write_outputs(out: Path, args, command, started, pipeline, metrics, records,
     s = pipeline.settings
     header = (f"# Golden-set evaluation\n\nProduced by `{command}` (started {started}, finished "
               f"{time.strftime('%Y-%m-%d %H:%M:%S %z')}).\n\n"
+              f"Machine load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
+              "(latencies are wall-clock per item, measured while other processes ran).\n\n"
               f"Golden file `{Path(args.golden).name}`: {metrics['n']} items. Embedder `{pipeline.embedder.name}`, "
               f"answer backend `{s.backend}`, {len(pipeline.index.chunks)} chunks in the index, "
               f"retrieval k=10 (ask uses {s.context_chunks} chunks). Follow-up items are retrieved with the query "

@@ -50,7 +50,7 @@ def run_item(pipeline, item: dict, texts: dict[str, str]) -> dict:
                       for c in answer.get("citations", [])],
         "retrieved": [{"rank": r, "doc_id": h.doc_id, "location": h.location, "chunk_id": h.chunk_id,
                        "score": h.score, "has_evidence": M.evidence_in(h.text, item["evidence"]),
-                       "text": h.match_text[:120]}
+                       "text": h.match_text[:60]}
                       for r, h in enumerate(hits, 1)],
         "expected_doc_in_top5": (any(r.doc_id in by_doc for r in hits[:5]) if by_doc else None),
     }

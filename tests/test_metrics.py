@@ -1,4 +1,5 @@
 """Unit tests for eval/metrics.py with hand-computed expectations."""
+import json
 import math
 
 import pytest
@@ -147,3 +148,35 @@ def test_gate_floors():
     assert len(problems) == 2
     assert problems[0].startswith("retrieval.hit@5 = 0.8000 is below its floor 0.85")
     assert "refusal.accuracy: missing" in problems[1]
+
+
+def test_run_and_outputs_on_fake_pipeline(fake_pipeline, tmp_path):
+    """End to end on the deterministic fake embedder: the metrics object has the interface's shape,
+    follow-ups are retrieved with ask's rewritten query, and every output file is written."""
+    from pathlib import Path
+
+    from eval.golden import load_golden
+    from eval.report import write_items, write_latency_plot, write_plots, write_report
+    from eval.run import run
+
+    items = load_golden(Path(__file__).resolve().parent.parent / "eval" / "golden.jsonl")
+    pick = [it for it in items if it["type"] == "unanswerable"][:2] + [it for it in items if it.get("history")][:2] + items[:4]
+    records = run(fake_pipeline, pick, progress=False)
+    res = m.aggregate(records)
+    assert res["n"] == len(pick)
+    assert set(res["retrieval"]) == {"hit@1", "hit@5", "mrr@10", "evidence_recall@10"}
+    assert set(res["answer"]) == {"keyword_accuracy", "citation_validity", "citation_hit"}
+    assert set(res["refusal"]) == {"accuracy", "false_refusal_rate"}
+    assert set(res["latency_ms"]) == {"retrieve_p50", "retrieve_p95", "ask_p50", "ask_p95"}
+    assert all({"hit@5", "keyword_accuracy"} <= set(g) for g in res["by_type"].values())
+    assert res["answer"]["citation_validity"] == 1.0
+    follow = [r for r in records if r["history"]]
+    assert follow and all(r["query"] != r["question"] for r in follow)
+    write_items(tmp_path / "items.jsonl", records)
+    lines = (tmp_path / "items.jsonl").read_text(encoding="utf-8").splitlines()
+    flags = [json.loads(l)["failed"] for l in lines]
+    assert flags == sorted(flags, reverse=True)          # failing cases first
+    plots = write_plots(tmp_path, res, None) + [write_latency_plot(tmp_path, records)]
+    write_report(tmp_path, "# test", res, records, None, plots)
+    assert all((tmp_path / p).stat().st_size > 0 for p in plots)
+    assert "## Summary" in (tmp_path / "report.md").read_text(encoding="utf-8")
