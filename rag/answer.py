@@ -113,7 +113,8 @@ class Answerer:
             ans = synthesize(query, evidence, ans, self.backend, stream_cb=stream_cb)
         elif stream_cb is not None:
             stream_cb(ans.answer)
-        ans.timings_ms = {"retrieve": round((t1 - t0) * 1000, 1), "answer": round((time.perf_counter() - t1) * 1000, 1)}
+        ans.timings_ms = {**(ans.timings_ms or {}), "retrieve": round((t1 - t0) * 1000, 1),
+                          "answer": round((time.perf_counter() - t1) * 1000, 1)}
         return ans
 
     # -- evidence -------------------------------------------------------------------------------
