@@ -75,6 +75,9 @@ class Index:
         token_lists = [self.lexicon.tokens(c.indexed_text()) or ["∅"] for c in chunks]
         self.bm25.index(token_lists, show_progress=False)
         self._vocab = set(self.bm25.vocab_dict)
+        self.bm25_bigram = bm25s.BM25()
+        self.bm25_bigram.index([self.lexicon.bigrams(c.indexed_text()) or ["∅"] for c in chunks], show_progress=False)
+        self._bigram_vocab = set(self.bm25_bigram.vocab_dict)
         df: dict[str, int] = {}
         for toks in token_lists:
             for t in set(toks):
@@ -93,6 +96,12 @@ class Index:
         if not tokens:
             return np.zeros(len(self.chunks), dtype=np.float32)
         return np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)
+
+    def bigram_scores(self, text: str) -> np.ndarray:
+        tokens = [t for t in self.lexicon.bigrams(text) if t in self._bigram_vocab]
+        if not tokens:
+            return np.zeros(len(self.chunks), dtype=np.float32)
+        return np.asarray(self.bm25_bigram.get_scores(tokens), dtype=np.float32)
 
     def dense_search(self, qvec: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         scores, idx = self.faiss.search(np.ascontiguousarray(qvec.reshape(1, -1), dtype=np.float32), min(k, len(self.chunks)))

@@ -123,6 +123,14 @@ class Lexicon:
         q = normalize(question)
         return {w for w in SYNONYMS if w in q}
 
+    @staticmethod
+    def bigrams(text: str) -> list[str]:
+        """Character bigrams of each run of word characters: robust to jieba's segmentation choices."""
+        out: list[str] = []
+        for w in re.sub(r"[\W_]+", " ", normalize(text)).split():
+            out += [w[i:i + 2] for i in range(len(w) - 1)] or [w]
+        return out
+
     def query_tokens(self, question: str) -> list[str]:
         toks = self.tokens(question)
         q = normalize(question)

@@ -14,7 +14,7 @@ from .index import Index
 from .lexicon import match_glossary
 from .schema import Chunk, Hit
 
-MODES = ("fused", "bm25", "dense")
+MODES = ("fused", "bm25", "dense", "lexical")   # lexical = word BM25 + bigram BM25, no dense
 
 
 def doc_aliases(corpus: Corpus) -> dict[str, list[str]]:
@@ -43,7 +43,8 @@ class RetrieverConfig:
     mode: str = "fused"
     candidates: int = 50
     rrf_k: int = 60
-    bm25_weight: float = 1.0
+    bm25_weight: float = 2.0
+    bigram_weight: float = 2.0
     dense_weight: float = 1.0
     doc_boost: float = 0.5
     glossary_expansion: bool = True
@@ -87,10 +88,13 @@ class Retriever:
         t0 = time.perf_counter()
         fused: dict[int, float] = {}
         n = cfg.candidates
-        if cfg.mode in ("fused", "bm25"):
+        if cfg.mode in ("fused", "bm25", "lexical"):
             tokens = idx.lexicon.query_tokens(question)
             for r, i in enumerate(self._ranks(idx.bm25_scores(tokens), n)):
                 fused[i] = fused.get(i, 0.0) + cfg.bm25_weight / (cfg.rrf_k + r + 1)
+        if cfg.mode in ("fused", "lexical") and cfg.bigram_weight:
+            for r, i in enumerate(self._ranks(idx.bigram_scores(question), n)):
+                fused[i] = fused.get(i, 0.0) + cfg.bigram_weight / (cfg.rrf_k + r + 1)
         t1 = time.perf_counter()
         if cfg.mode in ("fused", "dense"):
             qvec = self.embedder.embed_queries([question])[0]

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     candidates: int = Field(50, ge=5, le=500, description="per-retriever candidates before fusion")
     rrf_k: int = Field(60, ge=1, description="reciprocal-rank-fusion constant")
     bm25_weight: float = Field(2.0, ge=0.0, description="BM25 share in the fusion (measured best at 2:1 on the golden set)")
+    bigram_weight: float = Field(2.0, ge=0.0, description="character-bigram BM25 share in the fusion")
     dense_weight: float = Field(1.0, ge=0.0)
     doc_boost: float = Field(0.5, ge=0.0, description="extra fused weight for chunks of a document the question names")
     glossary_expansion: bool = True
