@@ -178,9 +178,14 @@ class Answerer:
         if not hits:
             return self._refuse(question, [])
         units = self.units(hits)
+        named = self.retriever.named_docs(query)
+        # words that name the document (2024年计划, 綦江) say where to look, not what to find
+        q = normalize(query)
+        alias_words = [a for d in named for a in self.retriever.aliases.get(d, []) if a in q]
+        tokens = {t: w for t, w in tokens.items() if not any(t in a for a in alias_words)} or tokens
         for u in units:
             cov = self.coverage(tokens, " ".join(u.hit.location.split()[-1:]) + u.text)
-            u.score = cov + 0.08 / (1 + u.rank)
+            u.score = cov + 0.08 / (1 + u.rank) + (0.1 if u.hit.doc_id in named else 0.0)
             if qtype == "number" and re.search(r"\d", u.text):
                 u.score += 0.05
             if qtype == "definition" and u.hit.kind == "glossary":
@@ -194,7 +199,6 @@ class Answerer:
         best = ranked[0]
         picked = [best]
         limit = 4
-        named = self.retriever.named_docs(query)
         if len(named) < 2 and Q_COMPARE.search(question):
             named = list(dict.fromkeys(h.doc_id for h in hits))[:3]
         if len(named) >= 2:      # side by side: the best unit of each document
