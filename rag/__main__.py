@@ -1,4 +1,4 @@
-"""Command line: python -m rag index | retrieve | ask  (see README and ../shared/interfaces.md)."""
+"""Command line: python -m rag index | retrieve | ask | add | remove  (see README and ../shared/interfaces.md)."""
 from __future__ import annotations
 
 import argparse
@@ -63,19 +63,25 @@ def cmd_index(args) -> int:
     return 0
 
 
+def _run_batch(path: str, answer) -> int:
+    """One JSON line per input line: ``{"id", **answer(item)}``, or ``{"id", "error"}`` for bad input."""
+    from .pipeline import QuestionError
+
+    for item in _read_batch(path):
+        try:
+            out = answer(item)
+        except QuestionError as e:
+            out = {"error": str(e)}
+        _print_json({"id": item.get("id"), **out})
+    return 0
+
+
 def cmd_retrieve(args) -> int:
     from .pipeline import QuestionError
 
     p = _pipeline(args, progress=sys.stderr.isatty())
     if args.batch:
-        for item in _read_batch(args.batch):
-            try:
-                hits = [h.to_json() for h in p.retrieve(item["question"], args.k)]
-            except QuestionError as e:
-                _print_json({"id": item.get("id"), "error": str(e), "hits": []})
-                continue
-            _print_json({"id": item.get("id"), "hits": hits})
-        return 0
+        return _run_batch(args.batch, lambda it: {"hits": [h.to_json() for h in p.retrieve(it["question"], args.k)]})
     if not args.question:
         sys.exit("错误 / error: give a question or --batch FILE")
     try:
@@ -95,14 +101,7 @@ def cmd_ask(args) -> int:
 
     p = _pipeline(args, progress=sys.stderr.isatty())
     if args.batch:
-        for item in _read_batch(args.batch):
-            try:
-                ans = p.ask(item["question"], item.get("history") or [])
-            except QuestionError as e:
-                _print_json({"id": item.get("id"), "error": str(e)})
-                continue
-            _print_json({"id": item.get("id"), **ans.to_json()})
-        return 0
+        return _run_batch(args.batch, lambda it: p.ask(it["question"], it.get("history") or []).to_json())
     if not args.question:
         sys.exit("错误 / error: give a question or --batch FILE")
     try:
@@ -119,6 +118,50 @@ def cmd_ask(args) -> int:
     for c in ans.citations:
         print(f"[{c.n}] 《{c.title}》{c.location}：{c.quote}")
     return 0
+
+
+def _reindex_after(args, s, undo) -> int:
+    """Incremental reindex after add/remove (only new or changed documents are embedded); ``undo`` on failure."""
+    from .pipeline import Pipeline
+
+    try:
+        p = Pipeline(s, progress=not args.quiet)
+    except BaseException:
+        undo()
+        raise
+    if p.build_report is None:
+        print(f"索引已是最新 / index up to date: {len(p.corpus.documents)} documents, {len(p.index.chunks)} chunks")
+    else:
+        print(p.build_report.summary())
+    return 0
+
+
+def cmd_add(args) -> int:
+    from .ingest import IngestError, add_document, remove_document
+
+    s = _settings(args)
+    t = time.perf_counter()
+    try:
+        e = add_document(s.corpus_dir, args.file, title=args.title, issuer=args.issuer, date=args.date, doc_id=args.id)
+    except IngestError as err:
+        sys.exit(f"错误 / error: {err}")
+    print(f"已添加 / added: {e['id']} 《{e['title']}》 -> {s.corpus_dir / e['file']} "
+          f"(converted in {time.perf_counter() - t:.1f} s)")
+    if e.get("notice"):
+        print(f"（{e['notice']}）")
+    return _reindex_after(args, s, lambda: remove_document(s.corpus_dir, e["id"]))
+
+
+def cmd_remove(args) -> int:
+    from .ingest import IngestError, remove_document
+
+    s = _settings(args)
+    try:
+        e = remove_document(s.corpus_dir, args.id)
+    except IngestError as err:
+        sys.exit(f"错误 / error: {err}")
+    print(f"已删除 / removed: {e['id']} 《{e.get('title', '')}》" + ("" if e["file_deleted"] else f" (file kept: {e.get('file')})"))
+    return _reindex_after(args, s, lambda: None)
 
 
 def main(argv=None) -> int:
@@ -145,6 +188,20 @@ def main(argv=None) -> int:
     p.add_argument("--json", action="store_true")
     p.add_argument("--batch", help="JSONL file of {id, question, history}")
     p.set_defaults(fn=cmd_ask)
+
+    p = sub.add_parser("add", parents=[common], help="add a PDF/DOCX/TXT/Markdown document and reindex it")
+    p.add_argument("file")
+    p.add_argument("--title", help="title (default: guessed from the first heading)")
+    p.add_argument("--issuer")
+    p.add_argument("--date")
+    p.add_argument("--id", help="document id [a-z0-9._-] (default: from the file name)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(fn=cmd_add)
+
+    p = sub.add_parser("remove", parents=[common], help="remove a document (and its converted file) and reindex")
+    p.add_argument("id")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(fn=cmd_remove)
 
     args = ap.parse_args(argv)
     if getattr(args, "k", 1) < 1:
