@@ -63,15 +63,15 @@ def cmd_index(args) -> int:
     return 0
 
 
-def _run_batch(path: str, answer) -> int:
-    """One JSON line per input line: ``{"id", **answer(item)}``, or ``{"id", "error"}`` for bad input."""
+def _run_batch(path: str, answer, on_error: dict | None = None) -> int:
+    """One JSON line per input line: ``{"id", **answer(item)}``, or ``{"id", "error", **on_error}`` for bad input."""
     from .pipeline import QuestionError
 
     for item in _read_batch(path):
         try:
             out = answer(item)
         except QuestionError as e:
-            out = {"error": str(e)}
+            out = {"error": str(e), **(on_error or {})}
         _print_json({"id": item.get("id"), **out})
     return 0
 
@@ -81,7 +81,8 @@ def cmd_retrieve(args) -> int:
 
     p = _pipeline(args, progress=sys.stderr.isatty())
     if args.batch:
-        return _run_batch(args.batch, lambda it: {"hits": [h.to_json() for h in p.retrieve(it["question"], args.k)]})
+        return _run_batch(args.batch, lambda it: {"hits": [h.to_json() for h in p.retrieve(it["question"], args.k)]},
+                          on_error={"hits": []})
     if not args.question:
         sys.exit("错误 / error: give a question or --batch FILE")
     try:
