@@ -76,15 +76,29 @@ def _run_batch(path: str, answer, on_error: dict | None = None) -> int:
     return 0
 
 
+def _check_question(args) -> None:
+    """Fail fast, before loading the model, on a missing or unusable question."""
+    from .pipeline import QuestionError, clean_question
+
+    if args.batch:
+        _read_batch(args.batch)
+        return
+    if args.question is None:
+        sys.exit("错误 / error: give a question or --batch FILE")
+    try:
+        clean_question(args.question, _settings(args).max_question_chars)
+    except QuestionError as e:
+        sys.exit(f"错误 / error: {e}")
+
+
 def cmd_retrieve(args) -> int:
     from .pipeline import QuestionError
 
+    _check_question(args)
     p = _pipeline(args, progress=sys.stderr.isatty())
     if args.batch:
         return _run_batch(args.batch, lambda it: {"hits": [h.to_json() for h in p.retrieve(it["question"], args.k)]},
                           on_error={"hits": []})
-    if not args.question:
-        sys.exit("错误 / error: give a question or --batch FILE")
     try:
         hits = p.retrieve(args.question, args.k)
     except QuestionError as e:
@@ -100,11 +114,10 @@ def cmd_retrieve(args) -> int:
 def cmd_ask(args) -> int:
     from .pipeline import QuestionError
 
+    _check_question(args)
     p = _pipeline(args, progress=sys.stderr.isatty())
     if args.batch:
         return _run_batch(args.batch, lambda it: p.ask(it["question"], it.get("history") or []).to_json())
-    if not args.question:
-        sys.exit("错误 / error: give a question or --batch FILE")
     try:
         ans = p.ask(args.question, [])
     except QuestionError as e:
