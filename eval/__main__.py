@@ -81,6 +81,7 @@ def main(argv=None) -> int:
     settings = Settings()
     pipeline = Pipeline(settings, progress=progress)
     started = time.strftime("%Y-%m-%d %H:%M:%S %z")
+    version = code_version()
     records = run(pipeline, items, progress=progress)
     metrics = M.aggregate(records)
 
@@ -92,7 +93,7 @@ def main(argv=None) -> int:
         metrics["ablations"] = ablations
 
     if args.out:
-        write_outputs(Path(args.out), args, command, started, pipeline, metrics, records, ablations)
+        write_outputs(Path(args.out), args, f"{command}` at commit `{version}", started, pipeline, metrics, records, ablations)
 
     if args.json:
         print(json.dumps({k: v for k, v in metrics.items() if k != "ablations"} if not args.ablations else metrics,
@@ -111,6 +112,20 @@ def main(argv=None) -> int:
             return 1
         print(f"gate passed ({FLOORS.name})", file=sys.stderr)
     return 0
+
+
+def code_version() -> str:
+    """Commit of the checkout, with a note when rag/ or eval/ has uncommitted changes."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "rag", "eval/*.py"], cwd=HERE.parent,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head} (with uncommitted changes in rag/ or eval/)" if dirty else head or "unknown"
 
 
 def write_outputs(out: Path, args, command, started, pipeline, metrics, records, ablations) -> None:

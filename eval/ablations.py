@@ -51,11 +51,13 @@ class Variant:
 
 # ----------------------------------------------------------------------------- our retriever
 def config_variants(pipeline, embedder) -> list[Variant]:
-    from rag.retrieve import Retriever
+    from rag.retrieve import MODES, Retriever
 
     base = pipeline.retriever.config
-    cfgs = [("fused (default)", {}), ("BM25 only", {"mode": "bm25"}), ("dense only", {"mode": "dense"}),
+    cfgs = [("fused (default)", {}), ("BM25 only (jieba words)", {"mode": "bm25"}), ("dense only", {"mode": "dense"}),
             ("fused, no glossary expansion", {"glossary_expansion": False}), ("fused, no document prior", {"doc_boost": 0.0})]
+    if "lexical" in MODES:
+        cfgs.insert(3, ("lexical only (word + bigram BM25, no dense)", {"mode": "lexical"}))
     out = []
     for name, change in cfgs:
         r = Retriever(pipeline.index, embedder, pipeline.corpus, dataclasses.replace(base, **change))
