@@ -198,8 +198,6 @@ def parse(doc: Document) -> list[Clause]:
             continue
         m = RE_PART.match(s)
         if m and len(s) < 60 and not s.endswith("。"):
-            st.levels.pop("action", None)
-            st.levels.pop("box", None)
             st.set("part", f"{m.group(1)}、", s.lstrip("# "))
             continue
         m = RE_ACTION.match(s)
