@@ -28,6 +28,7 @@ from .schema import Chunk
 
 FORMAT = 3                      # bump when the on-disk layout or the parser's output changes
 MANIFEST = "manifest.json"
+INDEX_FILES = ("chunks.jsonl", "vectors.npy", "lexicon.json")
 log = logging.getLogger(__name__)
 
 
@@ -142,8 +143,11 @@ def load_index(index_dir: Path, embedder=None, chunker: Chunker | None = None) -
         raise IndexError_(f"no index at {index_dir}")
     try:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise IndexError_(f"{mpath}: unreadable manifest ({e})") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict) \
+            or not isinstance(manifest.get("docs"), dict):
+        raise IndexError_(f"{mpath}: not an index manifest (no files/docs)")
     if manifest.get("format") != FORMAT:
         raise IndexError_(f"index format {manifest.get('format')} != {FORMAT}")
     if embedder is not None and chunker is not None:
@@ -151,7 +155,9 @@ def load_index(index_dir: Path, embedder=None, chunker: Chunker | None = None) -
         got = {k: manifest.get(k) for k in want}
         if got != want:
             raise IndexError_(f"index built with {got}, expected {want}")
-    for name, digest in manifest.get("files", {}).items():
+    if set(manifest["files"]) != set(INDEX_FILES):           # every file checksummed, nothing else read
+        raise IndexError_(f"{mpath}: lists files {sorted(manifest['files'])}, expected {list(INDEX_FILES)}")
+    for name, digest in manifest["files"].items():
         p = index_dir / name
         if not p.exists():
             raise IndexError_(f"{p}: missing")
@@ -162,9 +168,17 @@ def load_index(index_dir: Path, embedder=None, chunker: Chunker | None = None) -
             chunks = [_chunk_from_json(json.loads(line)) for line in f]
         vectors = np.load(index_dir / "vectors.npy", allow_pickle=False)
         terms = json.loads((index_dir / "lexicon.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise IndexError_(f"{index_dir}: unreadable index files ({e})") from None
-    return Index(chunks, vectors, manifest, Lexicon(terms))
+    # consistent checksums are not enough (a hand-edited manifest): the arrays must fit the manifest
+    dim = manifest.get("dim")
+    if vectors.ndim != 2 or len(vectors) != len(chunks) or vectors.shape[1] != dim \
+            or manifest.get("chunks", len(chunks)) != len(chunks):
+        raise IndexError_(f"{index_dir}: vectors {vectors.shape} do not match {len(chunks)} chunks of dim {dim}")
+    try:
+        return Index(chunks, vectors, manifest, Lexicon(terms))
+    except (ValueError, TypeError, AttributeError, RuntimeError) as e:
+        raise IndexError_(f"{index_dir}: unusable index ({type(e).__name__}: {e})") from None
 
 
 def _write_atomic(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, manifest: dict, lexicon_terms: list[str]) -> None:
@@ -177,7 +191,7 @@ def _write_atomic(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, man
                 f.write(json.dumps(_chunk_to_json(c), ensure_ascii=False) + "\n")
         np.save(tmp / "vectors.npy", vectors.astype(np.float32), allow_pickle=False)
         (tmp / "lexicon.json").write_text(json.dumps(lexicon_terms, ensure_ascii=False), encoding="utf-8")
-        manifest = dict(manifest, files={n: _sha(tmp / n) for n in ("chunks.jsonl", "vectors.npy", "lexicon.json")})
+        manifest = dict(manifest, files={n: _sha(tmp / n) for n in INDEX_FILES})
         with open(tmp / MANIFEST, "w", encoding="utf-8") as f:
             json.dump(manifest, f, ensure_ascii=False, indent=1)
             f.flush()

@@ -1,6 +1,7 @@
 """Wires the stages together: settings -> corpus -> index (built on first use) -> retriever -> answerer."""
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -10,6 +11,8 @@ from .index import BuildReport, Index, build_index, ensure_index
 from .retrieve import Retriever, RetrieverConfig
 from .schema import Answer, Hit
 from .settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 
 class QuestionError(ValueError):
@@ -26,6 +29,28 @@ def clean_question(question, max_chars: int) -> str:
     if len(q) > max_chars:
         raise QuestionError(f"问题过长（{len(q)} 字，上限 {max_chars} 字）/ question too long ({len(q)} > {max_chars} chars)")
     return q
+
+
+def clean_history(history) -> list[dict]:
+    """Earlier turns as [{"role": "user"|"assistant", "content": str}]; anything else is a QuestionError
+    (callers other than the API, which validates its own input, may pass arbitrary objects)."""
+    if history is None:
+        return []
+    if not isinstance(history, (list, tuple)):
+        raise QuestionError("对话历史必须是列表 / history must be a list of {role, content}")
+    out = []
+    for turn in history:
+        if isinstance(turn, dict) and "role" not in turn and isinstance(turn.get("question"), str):
+            out.append({"role": "user", "content": turn["question"]})     # the {question, answer} form
+            if isinstance(turn.get("answer"), str):
+                out.append({"role": "assistant", "content": turn["answer"]})
+            continue
+        if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant") \
+                or not isinstance(turn.get("content"), str):
+            raise QuestionError("对话历史的每一轮须为 {role: user|assistant, content: 文本} / "
+                                "each history turn must be {role: user|assistant, content: string}")
+        out.append({"role": turn["role"], "content": turn["content"]})
+    return out
 
 
 class Pipeline:
@@ -45,6 +70,8 @@ class Pipeline:
     def _load(self, force: bool = False) -> None:
         s = self.settings
         corpus = load_corpus(s.corpus_dir)
+        for err in corpus.errors:           # skipped documents: say which file and why at every start
+            log.warning("文档未加载 / document skipped: %s", err)
         if force:
             index, report = build_index(corpus, self.embedder, self.chunker, s.index_dir, self.progress)
         else:
@@ -70,7 +97,7 @@ class Pipeline:
 
     def ask(self, question: str, history: list[dict] | None = None, doc_filter=None, stream_cb=None) -> Answer:
         q = clean_question(question, self.settings.max_question_chars)
-        return self.answerer.ask(q, history or [], doc_filter=doc_filter, stream_cb=stream_cb)
+        return self.answerer.ask(q, clean_history(history), doc_filter=doc_filter, stream_cb=stream_cb)
 
     def stats(self) -> dict:
         return {"status": "ok", "documents": len(self.corpus.documents), "chunks": len(self.index.chunks)}
