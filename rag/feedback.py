@@ -56,6 +56,15 @@ def _text(value: Any, name: str, limit: int) -> str:
         raise FeedbackError(f"{name} must be a string")
     if len(value) > limit:
         raise FeedbackError(f"{name} too long ({len(value)} > {limit} chars)")
+    return _utf8(value, name)
+
+
+def _utf8(value: str, name: str) -> str:
+    """SQLite and the exports need UTF-8: lone surrogates (valid as JSON \\ud800 escapes) are rejected."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FeedbackError(f"{name} contains invalid unicode (a lone surrogate)") from None
     return value
 
 
@@ -95,7 +104,7 @@ class FeedbackStore:
         if rating not in RATINGS:
             raise FeedbackError("rating must be 'up' or 'down'")
         row = (_now(), rating, _text(comment, "comment", MAX_COMMENT), _text(question, "question", MAX_QUESTION),
-               _text(answer, "answer", MAX_ANSWER), json.dumps(citations or [], ensure_ascii=False),
+               _text(answer, "answer", MAX_ANSWER), _utf8(json.dumps(citations or [], ensure_ascii=False), "citations"),
                _text(backend, "backend", 100))
         with self._write() as con:
             cur = con.execute("INSERT INTO feedback (created_at, rating, comment, question, answer, citations, backend)"
@@ -138,8 +147,8 @@ class FeedbackStore:
     def export(self, fmt: str = "csv") -> str:
         """All rows as CSV (header + one line per row, citations as JSON) or JSONL."""
         rows = self.rows()
-        if fmt == "jsonl":
-            return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        if fmt == "jsonl":      # U+2028/2029/0085 escaped too: line splitters (str.splitlines, JS) treat them as breaks
+            return "".join(json.dumps(r, ensure_ascii=False).translate(_LINE_BREAKS) + "\n" for r in rows)
         if fmt != "csv":
             raise FeedbackError("format must be 'csv' or 'jsonl'")
         buf = io.StringIO()
@@ -148,6 +157,9 @@ class FeedbackStore:
         for r in rows:
             w.writerow([_csv_cell(json.dumps(r[f], ensure_ascii=False) if f == "citations" else r[f]) for f in FIELDS])
         return buf.getvalue()
+
+
+_LINE_BREAKS = {0x2028: "\\u2028", 0x2029: "\\u2029", 0x85: "\\u0085"}
 
 
 def _csv_cell(value: Any) -> Any:
