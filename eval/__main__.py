@@ -71,7 +71,7 @@ def main(argv=None) -> int:
         sys.exit(f"error: {e}")
     if args.limit:
         items = items[: args.limit]
-    progress = not args.json or sys.stderr.isatty()
+    progress = sys.stderr.isatty() or not (args.json or args.gate)
 
     from rag.pipeline import Pipeline
     from rag.settings import Settings
