@@ -7,6 +7,7 @@
     GET  /api/health                                                         -> {"status", "documents", "chunks"}
     POST /api/feedback   {question, answer, citations, backend, rating, comment?}
     POST /api/admin/reindex, GET /api/admin/feedback.csv|.jsonl   (Authorization: Bearer <admin_token>)
+    POST /api/admin/documents (multipart: file, title?, issuer?, date?), DELETE /api/admin/documents/{id}   (admin)
 
 Every error is JSON ``{"error": {"code", "message_zh", "message_en"}}`` -- never a stack trace.
 CORS (only for /api) is limited to ``settings.allowed_origins``; each client IP gets
@@ -22,13 +23,14 @@ import time
 from collections import deque
 from typing import Any, Literal
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 
+from . import ingest
 from .feedback import FeedbackError, FeedbackStore
 from .pipeline import QuestionError
 
@@ -36,6 +38,7 @@ log = logging.getLogger("rag.api")
 
 API_PREFIX = "/api"
 MAX_BODY_BYTES = 256 * 1024
+UPLOAD_PATH = "/api/admin/documents"      # the one route with a larger body: ingest.MAX_BYTES + multipart overhead
 MAX_HISTORY_TURNS = 50
 HISTORY_USED = 12          # only the last turns matter for follow-up rewriting
 RATE_EXEMPT = ("/api/health", "/api/docs", "/api/openapi.json")
@@ -268,10 +271,15 @@ class ApiGuard:
 
     async def _guarded(self, scope, receive, send):
         headers = dict(scope.get("headers") or [])
-        length = headers.get(b"content-length", b"0")
-        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-            resp = error_json(413, "body_too_large", f"请求体过大（上限 {MAX_BODY_BYTES // 1024} KB）。",
-                              f"Request body too large (limit {MAX_BODY_BYTES // 1024} KB).")
+        upload = route_path(scope) == UPLOAD_PATH and scope.get("method") == "POST"
+        limit = ingest.MAX_BYTES + 64 * 1024 if upload else MAX_BODY_BYTES
+        length = headers.get(b"content-length", b"" if upload else b"0")    # an upload must declare its size
+        if upload and not length.isdigit():
+            resp = error_json(411, "length_required", "上传请求缺少 Content-Length。", "Upload needs a Content-Length header.")
+            return await resp(scope, receive, send)
+        if not length.isdigit() or int(length) > limit:
+            resp = error_json(413, "body_too_large", f"请求体过大（上限 {limit // 1024} KB）。",
+                              f"Request body too large (limit {limit // 1024} KB).")
             return await resp(scope, receive, send)
         path = route_path(scope)
         if scope.get("method") != "OPTIONS" and not path.startswith(RATE_EXEMPT):   # admin too: no token guessing
@@ -424,6 +432,49 @@ def create_api(pipeline, settings, feedback: FeedbackStore | None = None,
     def feedback_jsonl() -> Response:
         return Response(store.export("jsonl"), media_type="application/x-ndjson; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="feedback.jsonl"'})
+
+    # -- admin: add / remove documents (then the incremental reindex: only the new document is embedded) --
+    def change_and_reindex(change, undo=None) -> dict:
+        if not reindex_lock.acquire(blocking=False):
+            raise ApiError(409, "reindex_running", "索引正在重建，请稍后。", "A reindex is already running.")
+        try:
+            try:
+                doc = change()
+            except ingest.IngestError as e:
+                raise ApiError(e.status, e.code, e.zh, e.en) from None
+            try:
+                report = pipeline.reindex()
+            except BaseException:
+                if undo is not None:
+                    undo(doc)
+                raise
+        finally:
+            reindex_lock.release()
+        out = {**pipeline.stats(), "document": doc, "rebuilt": report is not None}
+        if report is not None:
+            out.update(embedded_chunks=report.embedded_chunks, embedded_documents=report.embedded_documents,
+                       removed_documents=report.removed_documents, seconds=round(report.seconds, 2),
+                       skipped=report.skipped, summary=report.summary())
+        return out
+
+    def corpus_dir():
+        return getattr(pipeline, "settings", settings).corpus_dir
+
+    @app.post(UPLOAD_PATH, status_code=201, tags=["admin"], dependencies=[Depends(require_admin)], responses=ERRORS,
+              summary="Add a document (.pdf .docx .txt .md, up to ingest.MAX_BYTES) and reindex it")
+    def add_document(file: UploadFile = File(..., description="the document"),
+                     title: str | None = Form(None, max_length=200), issuer: str | None = Form(None, max_length=200),
+                     date: str | None = Form(None, max_length=40)) -> dict:
+        raw = file.file.read(ingest.MAX_BYTES + 1)
+        name = re.split(r"[\\/]", file.filename or "upload")[-1] or "upload"
+        return change_and_reindex(
+            lambda: ingest.add_document(corpus_dir(), raw, filename=name, title=title, issuer=issuer, date=date),
+            undo=lambda doc: ingest.remove_document(corpus_dir(), doc["id"]))
+
+    @app.delete(UPLOAD_PATH + "/{doc_id}", tags=["admin"], dependencies=[Depends(require_admin)], responses=ERRORS,
+                summary="Remove a document (and its converted file) and reindex")
+    def delete_document(doc_id: str) -> dict:
+        return change_and_reindex(lambda: ingest.remove_document(corpus_dir(), doc_id))
 
     # -- anything else under /api: JSON 404 / 405 (instead of falling through to the UI) -------
     known = {r.path for r in app.routes if getattr(r, "path", "").startswith(API_PREFIX + "/")}

@@ -11,6 +11,7 @@ import numpy as np
 
 from .corpus import Corpus, normalize
 from .index import Index
+from .ingest import converted_marker
 from .lexicon import match_glossary
 from .schema import Chunk, Hit
 
@@ -64,6 +65,7 @@ class Retriever:
         self.aliases = doc_aliases(corpus)
         self.texts = {d.doc_id: d.text for d in corpus.documents}
         self.titles = {d.doc_id: d.title for d in corpus.documents}
+        self.markers = {d.doc_id: converted_marker(d.meta) for d in corpus.documents}   # （由PDF转换）
 
     # -- signals ------------------------------------------------------------------------
     def named_docs(self, question: str) -> list[str]:
@@ -139,6 +141,7 @@ class Retriever:
         return firsts + [i for i in order if i not in firsts]
 
     def _hit(self, c: Chunk, score: float) -> Hit:
-        return Hit(doc_id=c.doc_id, title=c.title, location=c.location, text=self.texts[c.doc_id][c.start:c.end],
+        return Hit(doc_id=c.doc_id, title=c.title, location=c.location + self.markers.get(c.doc_id, ""),
+                   text=self.texts[c.doc_id][c.start:c.end],
                    start=c.start, end=c.end, score=round(float(score), 6), chunk_id=c.chunk_id, kind=c.kind,
                    match_text=c.text)
