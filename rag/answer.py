@@ -190,7 +190,7 @@ class Answerer:
                 u.score += 0.05
             if qtype == "definition" and u.hit.kind == "glossary":
                 u.score += 0.25
-        why = self.refusal_reason(tokens, hits[:3])
+        why = self.refusal_reason(tokens, hits[:3], together=len(named) >= 2)
         if why:
             ans = self._refuse(question, hits[:3])
             ans.notice = why
@@ -221,11 +221,14 @@ class Answerer:
                 picked = [picked[0]] + [u for u in picked[1:] if not (whole.start <= u.start and u.end <= whole.end)]
         return self._compose(question, picked)
 
-    def refusal_reason(self, terms: dict[str, float], hits: list[Hit]) -> str | None:
+    def refusal_reason(self, terms: dict[str, float], hits: list[Hit], together: bool = False) -> str | None:
         """Evidence-based refusal: None when the clauses support an answer, else why not.
         * a specific term the corpus never uses (房价, 2028年) is absent from the best clauses, or
-        * the best clause covers less than ``min_coverage`` of the question's weighted terms."""
+        * the best clause covers less than ``min_coverage`` of the question's weighted terms
+          (``together``: the clauses taken together, for questions that name two documents)."""
         texts = [normalize(h.match_text + " " + " ".join(self._chunk_headings(h))) for h in hits]
+        if together:          # a question about two documents is answered by clauses of both
+            texts.append(" ".join(texts))
         present = [t for t in terms if any(t in x for x in texts)]
         absent = [t for t, w in terms.items() if w >= self.index.max_idf and t not in present
                   and not any(t in p for p in present)]

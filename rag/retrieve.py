@@ -39,6 +39,16 @@ def doc_aliases(corpus: Corpus) -> dict[str, list[str]]:
     return out
 
 
+CITYWIDE = ["全市", "重庆市", "全重庆", "市级"]
+
+
+def weak_aliases(corpus: Corpus) -> dict[str, list[str]]:
+    """Names that point at the city-wide outline only in a comparison with another named document
+    ("綦江区的目标和全市目标"): a five-year-plan outline whose title names no district."""
+    return {d.doc_id: list(CITYWIDE) for d in corpus.documents
+            if "规划纲要" in d.title and not re.search(r"重庆市[\u4e00-\u9fff]{2,3}(区|县)", d.title)}
+
+
 @dataclass
 class RetrieverConfig:
     mode: str = "fused"
@@ -63,6 +73,7 @@ class Retriever:
         self.embedder = embedder
         self.config = config or RetrieverConfig()
         self.aliases = doc_aliases(corpus)
+        self.weak = weak_aliases(corpus)
         self.texts = {d.doc_id: d.text for d in corpus.documents}
         self.titles = {d.doc_id: d.title for d in corpus.documents}
         self.markers = {d.doc_id: converted_marker(d.meta) for d in corpus.documents}   # （由PDF转换）
@@ -70,7 +81,10 @@ class Retriever:
     # -- signals ------------------------------------------------------------------------
     def named_docs(self, question: str) -> list[str]:
         q = normalize(question)
-        return [doc for doc, names in self.aliases.items() if any(n and n in q for n in names)]
+        named = [doc for doc, names in self.aliases.items() if any(n and n in q for n in names)]
+        if named:
+            named += [doc for doc, names in self.weak.items() if doc not in named and any(n in q for n in names)]
+        return named
 
     def _ranks(self, scores: np.ndarray, n: int) -> list[int]:
         n = min(n, len(scores))
