@@ -39,7 +39,11 @@ def test_standalone_question_with_history_is_not_rewritten(fake_pipeline):
     assert ans.rewritten_query is None
 
 
-def test_history_shapes_are_tolerated(fake_pipeline):
-    for history in ([], [{"role": A, "content": "只有回答"}], [{"role": U, "content": ""}], [{"foo": "bar"}]):
+def test_history_shapes(fake_pipeline):
+    from rag.pipeline import QuestionError
+
+    for history in ([], [{"role": A, "content": "只有回答"}], [{"role": U, "content": ""}]):
         ans = fake_pipeline.ask("那綦江呢？", history)
-        assert ans.answer
+        assert ans.answer and ans.rewritten_query is None
+    with pytest.raises(QuestionError, match="history"):
+        fake_pipeline.ask("那綦江呢？", [{"foo": "bar"}])
