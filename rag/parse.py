@@ -96,7 +96,32 @@ def paragraphs(text: str, wrapped: bool) -> list[Para]:
             continue
         cur = Para(s, pos, tabbed)
         paras.append(cur)
-    return [_drop_markers(p) for p in paras]
+    paras = [_drop_markers(p) for p in paras]
+    return paras if wrapped else _join_page_breaks(paras)
+
+
+SENTENCE_END = "。；;：:！!？?）)”"
+
+
+def _join_page_breaks(paras: list[Para]) -> list[Para]:
+    """A long paragraph that stops mid-sentence and is followed, after a blank line, by text that starts
+    no heading or item is one paragraph cut by a page break ("全市社会消费品零\n\n售总额")."""
+    out: list[Para] = []
+    for p in paras:
+        prev = out[-1] if out else None
+        if (prev is not None and len(prev.text) > 30 and prev.text[-1] not in SENTENCE_END
+                and not prev.tabbed and not p.tabbed and p.text and not _is_heading(p.text)
+                and not _is_heading(prev.text)):
+            out[-1] = Para(prev.text + _join(prev.text, p.text) + p.text,
+                           prev.pos + ([p.pos[0] - 1] if _join(prev.text, p.text) else []) + p.pos, prev.tabbed)
+            continue
+        out.append(p)
+    return out
+
+
+def _is_heading(s: str) -> bool:
+    return bool(_starts_block(s) or RE_ZHANG.match(s) or RE_JIE.match(s) or RE_BOX.match(s)
+                or RE_ITEM_NUM.match(s) or RE_GLOSSARY.match(s))
 
 
 def _starts_block(s: str) -> bool:
