@@ -236,6 +236,17 @@ class RateLimiter:
             return 0.0
 
 
+def admin_refusal(token: str, authorization: str) -> ApiError | None:
+    """403 while no admin token is configured, 401 without ``Authorization: Bearer <token>``, else None."""
+    if not token:
+        return ApiError(403, "admin_disabled", "管理功能未启用（未配置管理令牌）。", "Admin disabled (no admin token configured).")
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        return ApiError(401, "unauthorized", "管理令牌缺失或不正确。", "Missing or wrong admin token.",
+                        headers={"WWW-Authenticate": "Bearer"})
+    return None
+
+
 def route_path(scope) -> str:
     """Path without the reverse-proxy prefix (uvicorn puts root_path in front of path)."""
     path, root = scope.get("path", ""), scope.get("root_path", "")
@@ -250,9 +261,11 @@ def _is_api(scope) -> bool:
 class ApiGuard:
     """ASGI middleware for /api: body size limit, per-IP rate limit, CORS (only here, Gradio keeps its own)."""
 
-    def __init__(self, app, limiter: RateLimiter, allowed_origins: list[str], secrets: tuple[str, ...] = ()):
+    def __init__(self, app, limiter: RateLimiter, allowed_origins: list[str], secrets: tuple[str, ...] = (),
+                 admin_token: str = ""):
         self.app = app
         self.limiter = limiter
+        self.admin_token = admin_token
         self.secrets = tuple(s for s in secrets if s)
         self.cors = CORSMiddleware(self._guarded, allow_origins=list(allowed_origins), allow_credentials=False,
                                    allow_methods=["GET", "POST", "OPTIONS"],
@@ -291,6 +304,11 @@ class ApiGuard:
                                   f"Too many requests: limit is {self.limiter.limit} per minute; retry in {secs} s.",
                                   headers={"Retry-After": str(secs)})
                 return await resp(scope, receive, send)
+        if path.startswith(API_PREFIX + "/admin/") and scope.get("method") != "OPTIONS":
+            # refuse before the body is read: FastAPI would receive and parse (spool) a 20 MB upload first
+            err = admin_refusal(self.admin_token, headers.get(b"authorization", b"").decode("latin-1"))
+            if err is not None:
+                return await error_json(err.status, err.code, err.zh, err.en, headers=err.headers)(scope, receive, send)
 
         started = False
 
@@ -327,7 +345,7 @@ def create_api(pipeline, settings, feedback: FeedbackStore | None = None,
                   docs_url=f"{API_PREFIX}/docs", redoc_url=None, openapi_url=f"{API_PREFIX}/openapi.json")
     app.state.pipeline, app.state.feedback, app.state.limiter = pipeline, store, limiter
     app.add_middleware(ApiGuard, limiter=limiter, allowed_origins=settings.allowed_origins,
-                       secrets=(settings.admin_token, settings.llm_api_key))
+                       secrets=(settings.admin_token, settings.llm_api_key), admin_token=settings.admin_token)
 
     # -- error handlers: JSON only, no internals ------------------------------------------
     @app.exception_handler(ApiError)
@@ -368,14 +386,10 @@ def create_api(pipeline, settings, feedback: FeedbackStore | None = None,
             raise ApiError(422, "unknown_document", "未知的文档编号。", "Unknown document id (see GET /api/documents).")
         return doc
 
-    def require_admin(request: Request) -> None:
-        token = settings.admin_token
-        if not token:
-            raise ApiError(403, "admin_disabled", "管理功能未启用（未配置管理令牌）。", "Admin disabled (no admin token configured).")
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
-            raise ApiError(401, "unauthorized", "管理令牌缺失或不正确。", "Missing or wrong admin token.",
-                           headers={"WWW-Authenticate": "Bearer"})
+    def require_admin(request: Request) -> None:       # (ApiGuard already refused these; kept per route)
+        err = admin_refusal(settings.admin_token, request.headers.get("authorization", ""))
+        if err is not None:
+            raise err
 
     # -- public routes ----------------------------------------------------------------------
     @app.post(f"{API_PREFIX}/ask", response_model=AnswerOut, responses=ERRORS, tags=["qa"],

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.answer import Answerer
-from rag.api import create_api
+from rag.api import RateLimiter, create_api
 from rag.corpus import CorpusError
 from rag.feedback import FeedbackStore
 from rag.index import IndexError_, _sha, load_index
@@ -385,3 +386,137 @@ def test_feedback_db_survives_sigkill_mid_write(tmp_path):
     store = FeedbackStore(db)                            # still usable afterwards
     store.add(rating="up", question="after", answer="a")
     assert store.count() == n + 1 and "after" in store.export("csv")
+
+
+# ------------------------------------------------------------------ access: admin token, secrets
+class ExplodingPipeline:
+    """A pipeline whose internals fail with both secrets in the exception message."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.corpus = type("C", (), {"documents": []})()
+
+    def ask(self, *a, **k):
+        raise RuntimeError(f"db password {ADMIN} / upstream key {SECRET_KEY} at /srv/internal.py")
+
+    retrieve = reindex = ask
+
+    def stats(self):
+        return {"status": "ok", "documents": 0, "chunks": 0}
+
+
+def test_admin_routes_need_the_token(fake_pipeline, tmp_path):
+    """reindex, feedback export, document upload and removal: 403 while no token is configured, else 401
+    without the right Bearer token -- whatever else the request carries; the corpus stays untouched."""
+    upload = {"files": {"file": ("新文件.txt", "第一章 总则\n测试内容。".encode())}, "data": {"title": "测试"}}
+    routes = [("post", "/api/admin/reindex", {}), ("get", "/api/admin/feedback.csv", {}),
+              ("get", "/api/admin/feedback.jsonl", {}), ("post", "/api/admin/documents", upload),
+              ("delete", "/api/admin/documents/chongqing-2024-plan-report-excerpt", {})]
+    before = sorted(p.name for p in fake_pipeline.settings.corpus_dir.iterdir())
+    for token, expected in (("", 403), (ADMIN, 401)):
+        s = Settings(embedder="fake", index_dir=tmp_path / "unused", feedback_db=tmp_path / "fb.sqlite3",
+                     admin_token=token, rate_limit_per_minute=10_000)
+        with TestClient(create_api(fake_pipeline, s), raise_server_exceptions=False) as c:
+            for method, path, extra in routes:
+                for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": "Bearer wrong"},
+                                {"Authorization": ADMIN}, {"Authorization": f"Basic {ADMIN}"},
+                                {"X-Admin-Token": ADMIN}, {"Cookie": f"token={ADMIN}"}):
+                    r = getattr(c, method)(path, headers=headers, **extra)
+                    assert r.status_code == expected, (token, path, headers, r.text)
+                    assert ADMIN not in r.text
+                    assert r.json()["error"]["code"] == ("admin_disabled" if expected == 403 else "unauthorized")
+                r = getattr(c, method)(path + f"?token={ADMIN}", **extra)
+                assert r.status_code == expected                      # no token in the query string either
+    assert sorted(p.name for p in fake_pipeline.settings.corpus_dir.iterdir()) == before
+    assert len(fake_pipeline.corpus.documents) == 5
+
+def test_secrets_never_in_logs_or_responses(fake_pipeline, fake_settings, llm_server, tmp_path, caplog, capfd):
+    """Failing requests of every kind, logs captured at DEBUG from every logger: no admin token, no API key."""
+    import app as webapp
+
+    seen: list[str] = []
+    s = Settings(embedder="fake", index_dir=tmp_path / "unused", feedback_db=tmp_path / "fb.sqlite3",
+                 admin_token=ADMIN, llm_api_key=SECRET_KEY, rate_limit_per_minute=10_000)
+    with caplog.at_level(logging.DEBUG):
+        # 1. internals failing with the secrets in the message: /api routes and the chat
+        boom = ExplodingPipeline(s)
+        with TestClient(create_api(boom, s), raise_server_exceptions=False) as c:
+            for r in (c.post("/api/ask", json={"question": "q"}), c.post("/api/retrieve", json={"question": "q"}),
+                      c.post("/api/admin/reindex", headers={"Authorization": f"Bearer {ADMIN}"})):
+                assert r.status_code == 500 and r.json()["error"]["code"] == "internal_error"
+                seen.append(r.text + json.dumps(dict(r.headers)))
+        demo = webapp.build_ui(boom, FeedbackStore(s.feedback_db), RateLimiter(100))
+        respond = next(f.fn for f in demo.fns.values() if getattr(f.fn, "__name__", "") == "respond")
+        outputs = list(respond("綦江的目标？", [], None, "", None))
+        seen.append(json.dumps(outputs, ensure_ascii=False, default=str))
+        assert "服务暂时出错" in seen[-1]
+        # 2. the LLM server failing and echoing our Authorization header, and a dead LLM
+        p, s2 = llm_pipeline(fake_pipeline, fake_settings, llm_server.base_url)
+        p.settings = s2 = s2.model_copy(update={"admin_token": ADMIN})
+        with TestClient(create_api(p, s2), raise_server_exceptions=False) as c:
+            for sc in ("error500", "garbage", "cut", "slow"):
+                r = c.post("/api/ask", json={"question": f"{Q} scenario:{sc}"})
+                assert r.status_code == 200 and r.json()["notice"]
+                seen.append(r.text)
+            # 3. bad requests of every kind, with and without (wrong) credentials
+            bad = [c.post("/api/ask", content=b'{"question": ', headers={"Content-Type": "application/json"}),
+                   c.post("/api/ask", json={"question": "x" * 600}), c.post("/api/ask", json={"question": 5}),
+                   c.post("/api/ask", json={"question": "q", "pad": "x" * 300_000}), c.get("/api/nope"),
+                   c.post("/api/admin/reindex", headers={"Authorization": f"Bearer {ADMIN[:-1]}"}),
+                   c.get("/api/admin/feedback.csv", headers={"Authorization": f"Bearer {SECRET_KEY}"}),
+                   c.post("/api/feedback", json={"question": "q", "answer": "a", "rating": "meh"})]
+            assert all(400 <= r.status_code < 500 for r in bad)
+            seen += [r.text + json.dumps(dict(r.headers)) for r in bad]
+        assert any(r.levelno >= logging.WARNING for r in caplog.records)          # failures were logged ...
+    out, err = capfd.readouterr()
+    everything = caplog.text + out + err + "\n".join(seen)
+    for secret in (ADMIN, SECRET_KEY):
+        assert secret not in everything                                           # ... without the secrets
+    assert "/srv/internal.py" not in "\n".join(seen)                              # nor internals in responses
+
+
+@contextmanager
+def serve(app):
+    """``app`` on a real uvicorn (daemon thread, free loopback port); yields the port."""
+    import threading
+
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", lifespan="off", timeout_graceful_shutdown=1))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(5)
+        sock.close()
+
+
+def test_admin_refused_before_the_upload_body_is_read(fake_pipeline, tmp_path):
+    """Without the token, a (20 MB) document upload is answered at once: the server neither waits for nor
+    parses/spools the body. Real HTTP: the headers announce 10 MB, only a few bytes are sent."""
+    for token, auth, expected in (("", "", b"403"), (ADMIN, "", b"401"), (ADMIN, "Authorization: Bearer nope\r\n", b"401")):
+        s = Settings(embedder="fake", corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "unused",
+                     feedback_db=tmp_path / "fb.sqlite3", admin_token=token, rate_limit_per_minute=10_000)
+        with serve(create_api(fake_pipeline, s)) as port:
+            for method, path, size in (("POST", "/api/admin/documents", 10_000_000), ("POST", "/api/admin/reindex", 200_000),
+                                       ("DELETE", "/api/admin/documents/some-doc", 200_000)):
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+                    c.sendall(f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}"
+                              f"Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: {size}\r\n\r\n"
+                              "--XyZ\r\n".encode())
+                    c.settimeout(3)
+                    try:
+                        head = c.recv(4096)
+                    except socket.timeout:
+                        head = b"(no answer within 3 s: the server is waiting for the body)"
+                assert head.split(b"\r\n")[0].split(b" ")[1:2] == [expected], (method, path, head[:200])
+                assert ADMIN.encode() not in head
+    assert not (tmp_path / "corpus").exists()
