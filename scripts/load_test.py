@@ -1,0 +1,397 @@
+"""Load test of the web app: many concurrent users on POST /api/ask, a few chats through the Gradio queue,
+and a check that the rate limiter answers 429 with a clear message.
+
+    python scripts/load_test.py                         # starts `python app.py` on a free loopback port (real model)
+    python scripts/load_test.py --users 50 --questions 20 --gradio 20 --max-seconds 900
+    python scripts/load_test.py --url http://127.0.0.1:7860 --users 10 --questions 5
+
+Without ``--url`` the script starts the app itself (real embedder, extractive backend, the project index,
+a temporary feedback DB) with ``RAG_RATE_LIMIT_PER_MINUTE`` raised so that the run stays under the limit,
+and stops it afterwards. Questions are drawn (seeded) from eval/golden.jsonl. Everything is bounded:
+``--timeout`` per request, ``--max-seconds`` for the whole load phase (unfinished requests are counted).
+
+The rate-limit check starts a second, small app (fake embedder, temporary index, limit ``--limit`` per
+minute) and expects exactly ``--limit`` answers followed by 429 ``rate_limited`` with ``Retry-After``.
+
+Prints throughput, latency p50/p95/p99/max and errors by status; ``--json FILE`` also writes the numbers.
+Exit status 0 only when every request succeeded (and the limiter check passed).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# ------------------------------------------------------------------ helpers
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100) of a non-empty list."""
+    if not values:
+        return float("nan")
+    xs = sorted(values)
+    k = max(1, min(len(xs), int(-(-p * len(xs) // 100))))     # ceil(p/100 * n)
+    return xs[k - 1]
+
+
+def load_questions(path: Path) -> list[str]:
+    qs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            qs.append(json.loads(line)["question"])
+    if not qs:
+        raise SystemExit(f"no questions in {path}")
+    return qs
+
+
+def proc_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def proc_cpu_s(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+@contextmanager
+def app_server(env_over: dict, start_timeout: float, label: str):
+    """``python app.py`` on a free loopback port; yields (base url, pid); always stopped afterwards."""
+    port = free_port()
+    tmp = Path(tempfile.mkdtemp(prefix="yc-load-"))
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "RAG_FEEDBACK_DB": str(tmp / "feedback.sqlite3"), **env_over}
+    log_path = tmp / "app.log"
+    log = open(log_path, "w+", encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    t0 = time.monotonic()
+    ok = False
+    try:
+        while True:
+            if proc.poll() is not None:
+                log.seek(0)
+                raise SystemExit(f"[{label}] app.py exited with {proc.returncode}:\n{log.read()[-3000:]}")
+            try:
+                r = httpx.get(url + "/api/health", timeout=2)
+                if r.status_code == 200 and r.json().get("status") == "ok":
+                    break
+            except (httpx.HTTPError, ValueError):
+                pass
+            if time.monotonic() - t0 > start_timeout:
+                log.seek(0)
+                raise SystemExit(f"[{label}] app.py not healthy after {start_timeout:.0f} s:\n{log.read()[-3000:]}")
+            time.sleep(0.5)
+        print(f"[{label}] server {url} (pid {proc.pid}) ready in {time.monotonic() - t0:.1f} s", flush=True)
+        yield url, proc.pid
+        ok = True
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        log.close()
+        if ok:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print(f"[{label}] server log kept: {log_path}", file=sys.stderr)
+
+
+# ------------------------------------------------------------------ REST load
+async def rest_load(url: str, questions: list[str], users: int, per_user: int, timeout: float,
+                    max_seconds: float, seed: int) -> dict:
+    rng = random.Random(seed)
+    plans = [[rng.choice(questions) for _ in range(per_user)] for _ in range(users)]
+    lat: list[float] = []
+    outcome: Counter = Counter()
+    bad_bodies: list[str] = []
+    limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
+
+    async with httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits) as client:
+        async def user(plan: list[str]) -> None:
+            for q in plan:
+                t = time.perf_counter()
+                try:
+                    r = await client.post("/api/ask", json={"question": q, "history": []})
+                except httpx.HTTPError as e:
+                    outcome[type(e).__name__] += 1
+                    continue
+                dt = time.perf_counter() - t
+                if r.status_code == 200:
+                    try:
+                        body = r.json()
+                        ok = isinstance(body.get("answer"), str) and isinstance(body.get("citations"), list)
+                    except ValueError:
+                        ok = False
+                    if ok:
+                        outcome["200"] += 1
+                        lat.append(dt)
+                    else:
+                        outcome["200-bad-body"] += 1
+                        bad_bodies.append(r.text[:200])
+                else:
+                    outcome[str(r.status_code)] += 1
+                    if len(bad_bodies) < 5:
+                        bad_bodies.append(f"{r.status_code}: {r.text[:200]}")
+
+        t0 = time.perf_counter()
+        tasks = [asyncio.create_task(user(p)) for p in plans]
+        done, pending = await asyncio.wait(tasks, timeout=max_seconds)
+        for t in pending:
+            t.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        wall = time.perf_counter() - t0
+
+    total = users * per_user
+    finished = sum(outcome.values())
+    if finished < total:
+        outcome["not-finished (max-seconds)"] += total - finished
+    ok = outcome.get("200", 0)
+    return {"requests": total, "ok": ok, "errors": {k: v for k, v in outcome.items() if k != "200"},
+            "wall_s": round(wall, 1), "throughput_rps": round(ok / wall, 2) if wall else 0.0,
+            "latency_s": {"p50": round(percentile(lat, 50), 3), "p95": round(percentile(lat, 95), 3),
+                          "p99": round(percentile(lat, 99), 3), "max": round(max(lat), 3) if lat else None,
+                          "mean": round(sum(lat) / len(lat), 3) if lat else None},
+            "sample_errors": bad_bodies[:5]}
+
+
+# ------------------------------------------------------------------ Gradio queue
+async def gradio_config(client: httpx.AsyncClient) -> dict:
+    for path in ("/config", "/gradio_api/config"):
+        r = await client.get(path)
+        if r.status_code == 200 and "dependencies" in r.text:
+            return r.json()
+    raise RuntimeError("Gradio config not found at /config")
+
+
+def chat_fn_index(config: dict) -> int:
+    """The dependency behind the 提问 button (elem_id yc-send): the chat's respond()."""
+    send = next(c["id"] for c in config["components"] if (c.get("props") or {}).get("elem_id") == "yc-send")
+    for i, dep in enumerate(config["dependencies"]):
+        if any(t and t[0] == send for t in dep.get("targets", [])):
+            return dep.get("id", i)
+    raise RuntimeError("chat event (yc-send click) not found in the Gradio config")
+
+
+async def gradio_chat(client: httpx.AsyncClient, fn_index: int, question: str, timeout: float) -> tuple[str, float]:
+    """One chat turn through /gradio_api/queue/join + the SSE stream /gradio_api/queue/data.
+    Returns (outcome, seconds); outcome 'ok' when the final message holds a rendered answer."""
+    session = uuid.uuid4().hex[:11]
+    t = time.perf_counter()
+    r = await client.post("/gradio_api/queue/join", json={"data": [question, [], None, ""], "fn_index": fn_index,
+                                                          "event_data": None, "session_hash": session})
+    if r.status_code != 200:
+        return f"join {r.status_code}", time.perf_counter() - t
+    last = None
+    async with client.stream("GET", "/gradio_api/queue/data", params={"session_hash": session},
+                             timeout=httpx.Timeout(timeout, read=timeout)) as s:
+        async for line in s.aiter_lines():
+            if not line.startswith("data:"):
+                continue
+            msg = json.loads(line[5:])
+            if msg.get("msg") == "process_completed":
+                last = msg
+                break
+    dt = time.perf_counter() - t
+    if last is None:
+        return "no process_completed", dt
+    if not last.get("success"):
+        return "gradio error", dt
+    text = json.dumps(last.get("output", {}), ensure_ascii=False)
+    return ("ok" if ("yc-answer" in text or "yc-refused" in text) and "无法回答" not in text else "no answer"), dt
+
+
+async def gradio_load(url: str, questions: list[str], n: int, concurrency: int, timeout: float,
+                      max_seconds: float, seed: int) -> dict:
+    rng = random.Random(seed + 1)
+    qs = [rng.choice(questions) for _ in range(n)]
+    lat: list[float] = []
+    outcome: Counter = Counter()
+    sem = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=timeout) as client:
+        fn = chat_fn_index(await gradio_config(client))
+
+        async def one(q: str) -> None:
+            async with sem:
+                try:
+                    res, dt = await asyncio.wait_for(gradio_chat(client, fn, q, timeout), timeout)
+                except (httpx.HTTPError, asyncio.TimeoutError, ValueError) as e:
+                    outcome[type(e).__name__] += 1
+                    return
+                outcome[res] += 1
+                if res == "ok":
+                    lat.append(dt)
+
+        t0 = time.perf_counter()
+        tasks = [asyncio.create_task(one(q)) for q in qs]
+        _, pending = await asyncio.wait(tasks, timeout=max_seconds)
+        for t in pending:
+            t.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        wall = time.perf_counter() - t0
+    finished = sum(outcome.values())
+    if finished < n:
+        outcome["not-finished (max-seconds)"] += n - finished
+    ok = outcome.get("ok", 0)
+    return {"chats": n, "concurrency": concurrency, "ok": ok, "errors": {k: v for k, v in outcome.items() if k != "ok"},
+            "wall_s": round(wall, 1), "throughput_rps": round(ok / wall, 2) if wall else 0.0,
+            "latency_s": {"p50": round(percentile(lat, 50), 3), "p95": round(percentile(lat, 95), 3),
+                          "p99": round(percentile(lat, 99), 3), "max": round(max(lat), 3) if lat else None}}
+
+
+# ------------------------------------------------------------------ rate limiter
+def limiter_check(limit: int, start_timeout: float) -> dict:
+    with tempfile.TemporaryDirectory(prefix="yc-limit-") as tmp:
+        env = {"RAG_EMBEDDER": "fake", "RAG_INDEX_DIR": str(Path(tmp) / "index"), "RAG_BACKEND": "extractive",
+               "RAG_RATE_LIMIT_PER_MINUTE": str(limit)}
+        with app_server(env, start_timeout, "limit") as (url, _):
+            statuses, first_429 = [], None
+            with httpx.Client(base_url=url, timeout=10) as c:
+                for _ in range(limit + 3):
+                    r = c.post("/api/retrieve", json={"question": "“33618”是什么？", "k": 1})
+                    statuses.append(r.status_code)
+                    if r.status_code == 429 and first_429 is None:
+                        first_429 = {"retry_after": r.headers.get("retry-after"), **r.json().get("error", {})}
+                health = c.get("/api/health").status_code
+    passed = (statuses == [200] * limit + [429] * 3 and first_429 is not None
+              and first_429.get("code") == "rate_limited" and bool(first_429.get("retry_after")) and health == 200)
+    return {"limit_per_minute": limit, "statuses": dict(Counter(statuses)), "first_429": first_429,
+            "health_while_limited": health, "passed": passed}
+
+
+# ------------------------------------------------------------------ main
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--url", help="a running app (default: start one on a free loopback port)")
+    ap.add_argument("--users", type=int, default=50, help="concurrent users (default 50)")
+    ap.add_argument("--questions", type=int, default=20, help="questions per user, asked one after another (default 20)")
+    ap.add_argument("--timeout", type=float, default=120.0, help="seconds per request (default 120)")
+    ap.add_argument("--max-seconds", type=float, default=900.0, help="bound on each load phase (default 900)")
+    ap.add_argument("--gradio", type=int, default=20, help="chat turns through the Gradio queue (0: skip)")
+    ap.add_argument("--gradio-concurrency", type=int, default=5)
+    ap.add_argument("--limit", type=int, default=10, help="per-minute limit of the rate-limit check server")
+    ap.add_argument("--no-limit-check", action="store_true", help="skip the 429 check (it starts a second app)")
+    ap.add_argument("--embedder", default="e5", help="RAG_EMBEDDER of the started app (default e5: the real model)")
+    ap.add_argument("--start-timeout", type=float, default=600.0)
+    ap.add_argument("--golden", type=Path, default=ROOT / "eval" / "golden.jsonl")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--json", type=Path, help="also write the results as JSON")
+    args = ap.parse_args(argv)
+    if args.users < 1 or args.questions < 1:
+        ap.error("--users and --questions must be >= 1")
+
+    questions = load_questions(args.golden)
+    out: dict = {"date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "cpus": os.cpu_count(),
+                 "load_average_before": [round(x, 2) for x in os.getloadavg()],
+                 "users": args.users, "questions_per_user": args.questions}
+    limit_raise = str(max(10_000, args.users * args.questions * 10))
+
+    def run(url: str, pid: int | None) -> None:
+        cpu0 = proc_cpu_s(pid) if pid else None
+        print(f"REST: {args.users} users x {args.questions} questions -> POST {url}/api/ask ...", flush=True)
+        out["rest"] = asyncio.run(rest_load(url, questions, args.users, args.questions, args.timeout,
+                                            args.max_seconds, args.seed))
+        if pid:
+            cpu1 = proc_cpu_s(pid)
+            out["server"] = {"rss_mb_after_rest": proc_rss_mb(pid),
+                             "cpu_s_during_rest": round(cpu1 - cpu0, 1) if cpu0 is not None and cpu1 else None}
+        out["load_average_after_rest"] = [round(x, 2) for x in os.getloadavg()]
+        if args.gradio > 0:
+            print(f"Gradio: {args.gradio} chat turns, {args.gradio_concurrency} at a time -> {url}/gradio_api/queue ...",
+                  flush=True)
+            try:
+                out["gradio"] = asyncio.run(gradio_load(url, questions, args.gradio, args.gradio_concurrency,
+                                                        args.timeout, args.max_seconds, args.seed))
+            except (RuntimeError, httpx.HTTPError, KeyError, StopIteration) as e:
+                out["gradio"] = {"skipped": f"{type(e).__name__}: {e}"}
+
+    if args.url:
+        run(args.url.rstrip("/"), None)
+    else:
+        env = {"RAG_EMBEDDER": args.embedder, "RAG_BACKEND": "extractive", "RAG_RATE_LIMIT_PER_MINUTE": limit_raise}
+        tmp_index = None
+        if args.embedder != "e5":       # never let another embedder rebuild the project index
+            env["RAG_INDEX_DIR"] = tmp_index = tempfile.mkdtemp(prefix="yc-load-index-")
+        out["server_env"] = env
+        try:
+            with app_server(env, args.start_timeout, "load") as (url, pid):
+                run(url, pid)
+        finally:
+            if tmp_index:
+                shutil.rmtree(tmp_index, ignore_errors=True)
+    if not args.no_limit_check:
+        print(f"Rate limiter: {args.limit + 3} requests to a server limited to {args.limit}/min ...", flush=True)
+        out["rate_limit"] = limiter_check(args.limit, args.start_timeout)
+    out["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+
+    report(out)
+    if args.json:
+        args.json.write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
+    good = not out["rest"]["errors"] and (not out.get("gradio") or not out["gradio"].get("errors"))
+    good = good and out.get("rate_limit", {"passed": True})["passed"]
+    return 0 if good else 1
+
+
+def report(out: dict) -> None:
+    r = out["rest"]
+    print()
+    print(f"date {out['date']}  cpus {out['cpus']}  load average before {out['load_average_before']} "
+          f"after REST {out.get('load_average_after_rest')}")
+    print(f"REST /api/ask: {r['requests']} requests ({out['users']} users x {out['questions_per_user']}), "
+          f"{r['ok']} ok, errors {r['errors'] or 0}")
+    lat = r["latency_s"]
+    print(f"  wall {r['wall_s']} s, throughput {r['throughput_rps']} req/s, latency p50 {lat['p50']} s, "
+          f"p95 {lat['p95']} s, p99 {lat['p99']} s, max {lat['max']} s, mean {lat['mean']} s")
+    for e in r["sample_errors"]:
+        print("  e.g.", e)
+    if "server" in out:
+        print(f"  server RSS {out['server']['rss_mb_after_rest']:.0f} MB, CPU {out['server']['cpu_s_during_rest']} s")
+    g = out.get("gradio")
+    if g and "skipped" in g:
+        print(f"Gradio queue: skipped ({g['skipped']})")
+    elif g:
+        gl = g["latency_s"]
+        print(f"Gradio queue: {g['chats']} chats ({g['concurrency']} at a time), {g['ok']} ok, errors {g['errors'] or 0}; "
+              f"wall {g['wall_s']} s, {g['throughput_rps']} chats/s, p50 {gl['p50']} s, p95 {gl['p95']} s, "
+              f"p99 {gl['p99']} s, max {gl['max']} s")
+    rl = out.get("rate_limit")
+    if rl:
+        f = rl["first_429"] or {}
+        print(f"Rate limit ({rl['limit_per_minute']}/min): statuses {rl['statuses']}, health {rl['health_while_limited']}, "
+              f"{'PASS' if rl['passed'] else 'FAIL'}")
+        print(f"  429 Retry-After {f.get('retry_after')}: {f.get('message_zh')} / {f.get('message_en')}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
