@@ -223,16 +223,19 @@ def test_hostile_feedback_and_export(client):
         if not isinstance(q, str):
             continue
         q = q * e.get("repeat", 1)
-        for body in ({"question": q, "answer": q, "rating": "up", "comment": q[:3000]},
-                     {"question": "q", "answer": "a", "rating": "down", "citations": [{"n": 1, "quote": q[:5000]}],
-                      "backend": q[:200]}):
-            r = post(client, "/api/feedback", body)
-            assert r.status_code < 500, (e["id"], r.text[:200])
-            if r.status_code == 200:
-                stored += 1
-            else:
-                check_error(r)
+        body = ({"question": q, "answer": q, "rating": "up", "comment": q[:3000]} if len(q) > 2000 else
+                {"question": q or "q", "answer": q, "rating": "down", "comment": q, "backend": q[:100],
+                 "citations": [{"n": 1, "quote": q, "title": q}]})
+        r = post(client, "/api/feedback", body)
+        assert r.status_code < 500, (e["id"], r.text[:200])
+        if r.status_code == 200:
+            stored += 1
+        else:
+            check_error(r)
     assert stored > 100
+    for cit in ([{"quote": "引\ud800文"}], [{"\udfff": 1}]):        # free-form citation dicts: checked by the store
+        r = post(client, "/api/feedback", {"question": "q", "answer": "a", "rating": "up", "citations": cit})
+        assert check_error(r)["code"] == "invalid_feedback"
     csv_text = client.get("/api/admin/feedback.csv", headers=auth)
     jsonl = client.get("/api/admin/feedback.jsonl", headers=auth)
     assert csv_text.status_code == 200 and jsonl.status_code == 200
