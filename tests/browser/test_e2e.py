@@ -211,8 +211,9 @@ def test_chat_answer_with_citation_panel_and_feedback(page, app_url, shots):
     assert refs.count() >= 2
     page.screenshot(path=str(shots / "screenshot-chat.png"))
 
-    # [2] opens citation 2: 《title》, location, the clause with the quoted part highlighted
-    page.locator("#yc-chat a.yc-ref", has_text="[2]").first.click()
+    # [1] opens citation 1 (the 2024 plan, which the question names): 《title》, location, the clause
+    # with the quoted part highlighted
+    page.locator("#yc-chat a.yc-ref", has_text="[1]").first.click()
     opened = page.locator("#yc-chat details.yc-cite[open]")
     opened.first.wait_for()
     assert opened.count() == 1
