@@ -135,15 +135,10 @@ def sniff(raw: bytes) -> str | None:
     if b"\x00" in head:
         return None
     for enc in ("utf-8", "gb18030"):
-        try:
-            text = head.decode(enc)
-        except UnicodeDecodeError as e:
-            if enc == "utf-8" and e.start >= len(head) - 4:      # a character cut at the 64 KB boundary
-                text = head[:e.start].decode(enc)
-            else:
-                continue
-        bad = sum(1 for ch in text if unicodedata.category(ch) in ("Cc", "Co", "Cs") and ch not in "\n\r\t\f")
-        if bad <= max(2, len(text) // 200):
+        text = head.decode(enc, errors="replace")        # a few bad bytes (or a character cut at 64 KB) are text
+        bad = sum(1 for ch in text if ch == "\ufffd" or unicodedata.category(ch) in ("Cc", "Co", "Cs")
+                  and ch not in "\n\r\t\f")
+        if bad <= max(3, len(text) // 200):
             return "txt"
     return None
 
@@ -206,8 +201,12 @@ def load_text(raw: bytes, name: str) -> tuple[str, str | None, str | None]:
             raise IngestError(name, "UTF-16 文本已损坏", "corrupt UTF-16 text", "corrupt_file") from None
     try:
         return raw.decode("utf-8-sig"), None, None
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as e:
+        bad = raw.decode("utf-8", errors="replace").count("\ufffd")
+        if bad <= max(3, len(raw) // 2000):          # UTF-8 with a few broken bytes, not another encoding
+            raise IngestError(name, f"UTF-8 文本在第 {e.start} 字节处损坏（共 {bad} 处），请修复后再添加",
+                              f"broken UTF-8 at byte {e.start} ({bad} bad sequences); fix the file first",
+                              "bad_encoding") from None
     try:
         text = raw.decode("gb18030")
     except UnicodeDecodeError as e:

@@ -421,6 +421,10 @@ def test_gb18030_and_utf8_text(tmp_path):
     conv = convert(b"\xef\xbb\xbf" + body.replace("\n", "\r\n").encode("utf-8"), "plan.txt")
     assert conv.text == body                                           # BOM and CRLF dropped
     assert convert(body.encode("utf-16"), "u16.txt").text == body
+    broken = (body * 20).encode("utf-8")
+    broken = broken[:500] + b"\xff" + broken[501:]                       # one bad byte: not silently GB18030
+    e = _err(convert, broken, "broken.txt")
+    assert e.code == "bad_encoding" and "byte 500" in str(e) and "broken.txt" in str(e)
 
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "manifest.json").write_text('{"documents": []}', encoding="utf-8")
