@@ -137,6 +137,17 @@ def _signature(embedder, chunker: Chunker) -> dict:
 
 def load_index(index_dir: Path, embedder=None, chunker: Chunker | None = None) -> Index:
     """Load and verify a persisted index. Raises IndexError_ with the reason when it can't be used."""
+    manifest, chunks, vectors, terms = read_index_files(index_dir, embedder, chunker)
+    try:
+        return Index(chunks, vectors, manifest, Lexicon(terms))
+    except (ValueError, TypeError, AttributeError, RuntimeError) as e:
+        raise IndexError_(f"{index_dir}: unusable index ({type(e).__name__}: {e})") from None
+
+
+def read_index_files(index_dir: Path, embedder=None, chunker: Chunker | None = None
+                     ) -> tuple[dict, list[Chunk], np.ndarray, list[str]]:
+    """The verified contents of a persisted index (manifest, chunks, vectors, lexicon terms), without
+    building the in-memory search structures. Raises IndexError_ with the reason."""
     index_dir = Path(index_dir)
     mpath = index_dir / MANIFEST
     if not mpath.exists():
@@ -175,10 +186,7 @@ def load_index(index_dir: Path, embedder=None, chunker: Chunker | None = None) -
     if vectors.ndim != 2 or len(vectors) != len(chunks) or vectors.shape[1] != dim \
             or manifest.get("chunks", len(chunks)) != len(chunks):
         raise IndexError_(f"{index_dir}: vectors {vectors.shape} do not match {len(chunks)} chunks of dim {dim}")
-    try:
-        return Index(chunks, vectors, manifest, Lexicon(terms))
-    except (ValueError, TypeError, AttributeError, RuntimeError) as e:
-        raise IndexError_(f"{index_dir}: unusable index ({type(e).__name__}: {e})") from None
+    return manifest, chunks, vectors, terms
 
 
 def _write_atomic(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, manifest: dict, lexicon_terms: list[str]) -> None:
@@ -213,11 +221,11 @@ def _write_atomic(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, man
 def _previous(index_dir: Path, embedder, chunker: Chunker) -> tuple[dict, list[Chunk], np.ndarray] | None:
     """The previous index if it is usable for reuse (same model/chunker/format), else None."""
     try:
-        old = load_index(index_dir, embedder, chunker)
+        manifest, chunks, vectors, _ = read_index_files(index_dir, embedder, chunker)
     except IndexError_ as e:
         log.info("not reusing previous index: %s", e)
         return None
-    return old.manifest, old.chunks, old.vectors
+    return manifest, chunks, vectors
 
 
 def build_index(corpus: Corpus, embedder, chunker: Chunker, index_dir: Path, progress: bool = True) -> tuple[Index, BuildReport]:
