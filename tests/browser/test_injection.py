@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.test_e2e import ARGS, CHROMIUM, app_url, ports  # noqa: F401  (fixtures)
+from tests.browser.test_e2e import CHROMIUM, app_url, browser, ports  # noqa: F401  (fixtures)
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not os.path.exists(CHROMIUM),
                        reason=f"{CHROMIUM} not found: run scripts/install_browser.sh (apt-get install chromium chromium-driver)"),
 ]
-sync_playwright = pytest.importorskip("playwright.sync_api", reason="playwright (Python package) not installed").sync_playwright
+pytest.importorskip("playwright.sync_api", reason="playwright (Python package) not installed")
 
 ENTRIES = {e["id"]: e for e in (json.loads(x) for x in
            (Path(__file__).resolve().parents[1] / "hostile_inputs.jsonl").read_text(encoding="utf-8").splitlines() if x.strip())}
@@ -34,14 +34,6 @@ LOCAL = re.compile(r"^(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?(/|$)|^(dat
 
 def payloads(ids: list[str]) -> list[str]:
     return [MARKER] + [ENTRIES[i]["question"] for i in ids]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture()
