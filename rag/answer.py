@@ -158,14 +158,13 @@ class Answerer:
                 and not any(t in s or s in t for s in sources)]
         return self.term_weights(toks)
 
-    def coverage(self, tokens: list[str] | dict[str, float], text: str) -> float:
-        """Weighted share of the question's terms found in ``text``."""
-        w = tokens if isinstance(tokens, dict) else self.term_weights(tokens)
-        total = sum(w.values())
+    def coverage(self, terms: dict[str, float], text: str) -> float:
+        """Weighted share of the question's terms (``question_terms``) found in ``text``."""
+        total = sum(terms.values())
         if not total:
             return 0.0
         t = normalize(text)
-        return sum(v for tok, v in w.items() if tok in t) / total
+        return sum(v for tok, v in terms.items() if tok in t) / total
 
     def evidence_citations(self, hits: list[Hit]) -> list[Citation]:
         return [Citation(n=i + 1, doc_id=h.doc_id, title=h.title, location=h.location, quote=h.text,
@@ -177,12 +176,17 @@ class Answerer:
         tokens = self.question_terms(query)
         if not hits:
             return self._refuse(question, [])
-        units = self.units(hits)
         named = self.retriever.named_docs(query)
         # words that name the document (2024年计划, 綦江) say where to look, not what to find
         q = normalize(query)
         alias_words = [a for d in named for a in self.retriever.aliases.get(d, []) if a in q]
         tokens = {t: w for t, w in tokens.items() if not any(t in a for a in alias_words)} or tokens
+        why = self.refusal_reason(tokens, hits[:3], together=len(named) >= 2)
+        if why:
+            ans = self._refuse(question, hits[:3])
+            ans.notice = why
+            return ans
+        units = self.units(hits)
         for u in units:
             cov = self.coverage(tokens, " ".join(u.hit.location.split()[-1:]) + u.text)
             u.score = cov + 0.08 / (1 + u.rank) + (0.1 if u.hit.doc_id in named else 0.0)
@@ -190,11 +194,6 @@ class Answerer:
                 u.score += 0.05
             if qtype == "definition" and u.hit.kind == "glossary":
                 u.score += 0.25
-        why = self.refusal_reason(tokens, hits[:3], together=len(named) >= 2)
-        if why:
-            ans = self._refuse(question, hits[:3])
-            ans.notice = why
-            return ans
         ranked = sorted(units, key=lambda u: -u.score)
         best = ranked[0]
         picked = [best]
@@ -265,8 +264,7 @@ class Answerer:
         return u.text
 
     def _refuse(self, question: str, near: list[Hit]) -> Answer:
-        cites = [Citation(n=i + 1, doc_id=h.doc_id, title=h.title, location=h.location, quote=h.text,
-                          start=h.start, end=h.end) for i, h in enumerate(near)]
+        cites = self.evidence_citations(near)
         text = f"{NOT_FOUND}与该问题直接相关的内容。"
         if cites:
             text += "以下是最接近的条款，供参考：\n" + "\n".join(
