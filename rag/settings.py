@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,11 @@ class Settings(BaseSettings):
     embedder: str = Field("e5", description="e5 (real model) or fake (deterministic, tests only)")
     torch_threads: int = Field(1, ge=1, le=64, description="torch intra-op threads for queries (1 is fastest on this 2-core VM under load)")
     index_threads: int = Field(0, ge=0, le=64, description="torch threads while embedding passages for the index (0 = all cores)")
+    embed_runtime: Literal["onnx-int8", "onnx", "torch"] = Field(
+        "onnx-int8", description="embedding runtime: onnx-int8 (ONNX Runtime, int8 weights; fastest, retrieval "
+                                 "unchanged on the golden set), onnx (fp32 ONNX) or torch (sentence-transformers). "
+                                 "The ONNX file is exported offline on first use; with ONNX, index_threads is the "
+                                 "number of passages embedded in parallel and queries always use 1 thread")
 
     # --- chunking -------------------------------------------------------------------------
     chunk_tokens: int = Field(350, ge=32, le=510, description="token budget per chunk (cl100k_base)")
