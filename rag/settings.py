@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     backend: str = Field("extractive", description="extractive | openai | llama-cpp")
     context_chunks: int = Field(6, ge=1, le=20, description="chunks handed to the answerer")
     max_question_chars: int = Field(500, ge=10)
-    min_coverage: float = Field(0.4, ge=0.0, le=1.0,
+    min_coverage: float = Field(0.45, ge=0.0, le=1.0,
                                 description="refuse when the best clauses cover less than this idf-weighted share of the question's terms")
     llm_base_url: str = Field("http://127.0.0.1:8000/v1", description="OpenAI-compatible endpoint")
     llm_model: str = "qwen2.5-7b-instruct"
