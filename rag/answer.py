@@ -24,6 +24,7 @@ Q_LIST = re.compile(r"哪些|哪几|包括|包含|分别|有几|几大|几个|�
 Q_DEF = re.compile(r"是什么|指什么|什么意思|含义|指的是|是指|何谓|解释")
 Q_NUM = re.compile(r"多少|几|比重|比例|目标|增长|达到|率|规模|多大|多高|多长|数量|[0-9]")
 GENERAL_FREQ = 3000
+HAN = re.compile(r"[\u4e00-\u9fff]+")
 QUESTION_WORD = re.compile(r"哪|几|多少|多[长久大高远重宽深快]|什么|怎|吗|呢|么|^[这那]|^[一二两三四五六七八九十百千万]{1,2}[^\u4e00-\u9fff]?$|^[一两九万][\u4e00-\u9fff]$")
 Q_COMPARE = re.compile(r"分别|各是|各为|相比|比较|对比|比起来|和.{0,12}(目标|相比|比)|还是|差多少|完成了吗|达到.{0,8}了吗|实际")
 Q_WHY = re.compile(r"为什么|为何|如何|怎样|怎么|措施|举措|途径|办法")
@@ -157,8 +158,8 @@ class Answerer:
         """A word jieba guessed (unknown to its dictionary) that names something the corpus lacks
         (网约车), not corpus words glued to question words (共治中, 年川渝要): no two-character piece of
         it occurs in the corpus."""
-        if len(t) < 3 or self.lexicon.general_freq(t):
-            return False
+        if len(t) < 3 or not HAN.fullmatch(t) or self.lexicon.general_freq(t):
+            return False          # (Latin words are not judged: jieba knows no English frequencies)
         return not any(self.substring_df(t[i:i + 2]) for i in range(len(t) - 1))
 
     def substring_df(self, term: str) -> int:

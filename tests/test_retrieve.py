@@ -102,13 +102,14 @@ def test_rule_based_followups(fake_pipeline):
 
 def test_term_weights_for_words_the_index_does_not_know(fake_pipeline):
     ans = fake_pipeline.answerer
-    w = ans.term_weights(["网约车", "共治中", "多长", "能领"])
+    w = ans.term_weights(["网约车", "共治中", "多长", "能领", "scenario"])
     # a guessed new word with no piece in the corpus is specific: it weighs the maximum
     assert w["网约车"] == ans.index.max_idf
     # a guessed word that glues question words to corpus words (共治 is in the corpus) is ignored
     assert "共治中" not in w
     # question words and two-character guesses carry no evidence weight
     assert "多长" not in w and "能领" not in w
+    assert "scenario" not in w            # Latin words: jieba has no frequency to judge them by
     # a word the corpus contains but segments differently gets the idf of its substring frequency
     assert ans.substring_df("当作") >= 1
     assert 0 < ans.term_weights(["当作"])["当作"] < ans.index.max_idf
