@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     admin_token: str = Field("", repr=False, description="enables admin actions (reindex, upload, export) when set")
     feedback_db: Path = Field(ROOT / "data" / "feedback.sqlite3")
     rate_limit_per_minute: int = Field(120, ge=1)
+    query_batch: int = Field(32, ge=1, le=256, description="most questions embedded in one pass when many arrive together (1 = no batching)")
+    ask_workers: int = Field(0, ge=0, le=64,
+                             description="questions answered at once (API and chat); later ones wait in arrival order. "
+                                         "0 = the number of cores with the extractive backend, 16 with an LLM backend")
 
 
 @lru_cache(maxsize=1)
