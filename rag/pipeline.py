@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -70,7 +69,7 @@ class Pipeline:
         self.chunker = Chunker(s.chunk_tokens, s.chunk_overlap)
         self._lock = threading.RLock()
         self.build_report: BuildReport | None = None
-        self.workers = s.ask_workers or ((os.cpu_count() or 1) if s.backend == "extractive" else 16)
+        self.workers = s.ask_workers or (8 if s.backend == "extractive" else 16)
         # one FIFO queue for every caller: under load each question waits its turn instead of all of
         # them contending for the cores (and the embedder's lock) at once, which made the tail slow
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="rag-ask")

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     query_batch: int = Field(32, ge=1, le=256, description="most questions embedded in one pass when many arrive together (1 = no batching)")
     ask_workers: int = Field(0, ge=0, le=64,
                              description="questions answered at once (API and chat); later ones wait in arrival order. "
-                                         "0 = the number of cores with the extractive backend, 16 with an LLM backend")
+                                         "0 = 8 with the extractive backend (enough waiting questions to batch their embeddings), 16 with an LLM backend")
 
 
 @lru_cache(maxsize=1)
