@@ -193,7 +193,7 @@ def build_ui(pipeline: Pipeline, store: FeedbackStore, limiter: RateLimiter) -> 
     secrets = [x for x in (pipeline.settings.admin_token, pipeline.settings.llm_api_key) if x]
 
     def ask_stream(question: str, history: list[dict], doc: str | None):
-        """Run pipeline.ask in a worker thread; yields ("delta", text) as the backend streams, then ("done", Answer)."""
+        """Run pipeline.ask on the pipeline's answer workers (FIFO); yields ("delta", text) as the backend streams, then ("done", Answer)."""
         pieces: queue.Queue = queue.Queue()
         result: dict = {}
 
@@ -205,7 +205,7 @@ def build_ui(pipeline: Pipeline, store: FeedbackStore, limiter: RateLimiter) -> 
             finally:
                 pieces.put(None)
 
-        threading.Thread(target=work, daemon=True).start()
+        pipeline.submit(work)
         while (piece := pieces.get()) is not None:
             yield "delta", piece
         if "error" in result:

@@ -24,7 +24,8 @@ Q_LIST = re.compile(r"哪些|哪几|包括|包含|分别|有几|几大|几个|�
 Q_DEF = re.compile(r"是什么|指什么|什么意思|含义|指的是|是指|何谓|解释")
 Q_NUM = re.compile(r"多少|几|比重|比例|目标|增长|达到|率|规模|多大|多高|多长|数量|[0-9]")
 GENERAL_FREQ = 3000
-QUESTION_WORD = re.compile(r"哪|几|多少|什么|怎|吗|呢|么|^[这那]|^[一二两三四五六七八九十百千万]{1,2}[^\u4e00-\u9fff]?$|^[一两九万][\u4e00-\u9fff]$")
+HAN = re.compile(r"[\u4e00-\u9fff]+")
+QUESTION_WORD = re.compile(r"哪|几|多少|多[长久大高远重宽深快]|什么|怎|吗|呢|么|^[这那]|^[一二两三四五六七八九十百千万]{1,2}[^\u4e00-\u9fff]?$|^[一两九万][\u4e00-\u9fff]$")
 Q_COMPARE = re.compile(r"分别|各是|各为|相比|比较|对比|比起来|和.{0,12}(目标|相比|比)|还是|差多少|完成了吗|达到.{0,8}了吗|实际")
 Q_WHY = re.compile(r"为什么|为何|如何|怎样|怎么|措施|举措|途径|办法")
 
@@ -87,6 +88,7 @@ class Answerer:
         self.index = retriever.index
         self.lexicon = retriever.index.lexicon
         self.min_coverage = settings.min_coverage
+        self._chunk_texts = [normalize(c.indexed_text()) for c in self.index.chunks]
         from .llm import make_backend
 
         self.backend = make_backend(settings)
@@ -146,16 +148,35 @@ class Answerer:
                 continue
             if t in self.index.idf:
                 out[t] = self.index.idf[t]
-            elif t[0].isdigit() or 0 < self.lexicon.general_freq(t) < GENERAL_FREQ:
+            elif self.substring_df(t):               # in the text, segmented differently (当作)
+                out[t] = self.idf_of(self.substring_df(t))
+            elif t[0].isdigit() or 0 < self.lexicon.general_freq(t) < GENERAL_FREQ or self.new_word(t):
                 out[t] = self.index.max_idf      # e.g. 2028, 房价: specific, and absent from every document
         return out
 
+    def new_word(self, t: str) -> bool:
+        """A word jieba guessed (unknown to its dictionary) that names something the corpus lacks
+        (网约车), not corpus words glued to question words (共治中, 年川渝要): no two-character piece of
+        it occurs in the corpus."""
+        if len(t) < 3 or not HAN.fullmatch(t) or self.lexicon.general_freq(t):
+            return False          # (Latin words are not judged: jieba knows no English frequencies)
+        return not any(self.substring_df(t[i:i + 2]) for i in range(len(t) - 1))
+
+    def substring_df(self, term: str) -> int:
+        """Number of chunks whose text contains ``term`` (for words jieba segments differently there)."""
+        return sum(term in t for t in self._chunk_texts)
+
+    def idf_of(self, df: int) -> float:
+        n = max(1, len(self.index.chunks))
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
     def question_terms(self, query: str) -> dict[str, float]:
         """Weighted content terms of a question; an everyday word the thesaurus maps (年轻人 -> 青年)
-        is represented by its document wording only."""
+        is represented by its document wording only, but a longer word that contains it (旅游总收入 ⊃
+        收入 -> 可支配收入) is kept: it asks for something more specific than the mapped wording."""
         sources = self.lexicon.synonym_sources(query)
         toks = [t for t in self.lexicon.query_tokens(query) if (len(t) > 1 or t.isdigit())
-                and not any(t in s or s in t for s in sources)]
+                and not any(t in s for s in sources)]
         return self.term_weights(toks)
 
     def coverage(self, terms: dict[str, float], text: str) -> float:

@@ -15,6 +15,7 @@ CORS (only for /api) is limited to ``settings.allowed_origins``; each client IP 
 """
 from __future__ import annotations
 
+import asyncio
 import hmac
 import re
 import logging
@@ -394,14 +395,18 @@ def create_api(pipeline, settings, feedback: FeedbackStore | None = None,
     # -- public routes ----------------------------------------------------------------------
     @app.post(f"{API_PREFIX}/ask", response_model=AnswerOut, responses=ERRORS, tags=["qa"],
               summary="Answer a question with citations")
-    def ask(req: AskRequest) -> dict:
+    async def ask(req: AskRequest) -> dict:
         history = [t.model_dump() for t in req.history[-HISTORY_USED:]]
-        return answer_json(pipeline, pipeline.ask(req.question, history=history, doc_filter=doc_filter(req.doc)))
+        answer = await asyncio.wrap_future(pipeline.submit(pipeline.ask, req.question, history=history,
+                                                           doc_filter=doc_filter(req.doc)))
+        return answer_json(pipeline, answer)
 
     @app.post(f"{API_PREFIX}/retrieve", response_model=list[HitOut], responses=ERRORS, tags=["qa"],
               summary="Retrieval only: the best passages")
-    def retrieve(req: RetrieveRequest) -> list[dict]:
-        return [h.to_json() for h in pipeline.retrieve(req.question, k=req.k, doc_filter=doc_filter(req.doc))]
+    async def retrieve(req: RetrieveRequest) -> list[dict]:
+        hits = await asyncio.wrap_future(pipeline.submit(pipeline.retrieve, req.question, k=req.k,
+                                                         doc_filter=doc_filter(req.doc)))
+        return [h.to_json() for h in hits]
 
     @app.get(f"{API_PREFIX}/health", response_model=HealthOut, tags=["meta"])
     def health() -> dict:

@@ -4,7 +4,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 
+from .batcher import QueryBatcher
 from .chunk import Chunker
 from .corpus import Corpus, load_corpus
 from .index import BuildReport, Index, build_index, ensure_index
@@ -62,9 +64,15 @@ class Pipeline:
 
             embedder = get_embedder(s)
         self.embedder = embedder
+        # questions asked at the same time share the embedder's forward passes
+        self.query_embedder = QueryBatcher(embedder, s.query_batch) if s.query_batch > 1 else embedder
         self.chunker = Chunker(s.chunk_tokens, s.chunk_overlap)
         self._lock = threading.RLock()
         self.build_report: BuildReport | None = None
+        self.workers = s.ask_workers or (8 if s.backend == "extractive" else 16)
+        # one FIFO queue for every caller: under load each question waits its turn instead of all of
+        # them contending for the cores (and the embedder's lock) at once, which made the tail slow
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="rag-ask")
         self._load()
 
     def _load(self, force: bool = False) -> None:
@@ -83,7 +91,7 @@ class Pipeline:
         with self._lock:
             self.corpus: Corpus = corpus
             self.index: Index = index
-            self.retriever = Retriever(index, self.embedder, corpus, cfg)
+            self.retriever = Retriever(index, self.query_embedder, corpus, cfg)
             self.answerer = Answerer(self.retriever, s)
             self.build_report = report
 
@@ -98,6 +106,10 @@ class Pipeline:
     def ask(self, question: str, history: list[dict] | None = None, doc_filter=None, stream_cb=None) -> Answer:
         q = clean_question(question, self.settings.max_question_chars)
         return self.answerer.ask(q, clean_history(history), doc_filter=doc_filter, stream_cb=stream_cb)
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        """Run ``fn(*args, **kwargs)`` (e.g. ``self.ask``) on the answer workers, in arrival order."""
+        return self._pool.submit(fn, *args, **kwargs)
 
     def stats(self) -> dict:
         return {"status": "ok", "documents": len(self.corpus.documents), "chunks": len(self.index.chunks)}

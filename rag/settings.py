@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     backend: str = Field("extractive", description="extractive | openai | llama-cpp")
     context_chunks: int = Field(6, ge=1, le=20, description="chunks handed to the answerer")
     max_question_chars: int = Field(500, ge=10)
-    min_coverage: float = Field(0.4, ge=0.0, le=1.0,
+    min_coverage: float = Field(0.45, ge=0.0, le=1.0,
                                 description="refuse when the best clauses cover less than this idf-weighted share of the question's terms")
     llm_base_url: str = Field("http://127.0.0.1:8000/v1", description="OpenAI-compatible endpoint")
     llm_model: str = "qwen2.5-7b-instruct"
@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     admin_token: str = Field("", repr=False, description="enables admin actions (reindex, upload, export) when set")
     feedback_db: Path = Field(ROOT / "data" / "feedback.sqlite3")
     rate_limit_per_minute: int = Field(120, ge=1)
+    query_batch: int = Field(32, ge=1, le=256, description="most questions embedded in one pass when many arrive together (1 = no batching)")
+    ask_workers: int = Field(0, ge=0, le=64,
+                             description="questions answered at once (API and chat); later ones wait in arrival order. "
+                                         "0 = 8 with the extractive backend (enough waiting questions to batch their embeddings), 16 with an LLM backend")
 
 
 @lru_cache(maxsize=1)

@@ -9,7 +9,7 @@ import logging
 import re
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -194,6 +194,14 @@ class ExplodingPipeline:
 
     def stats(self):
         raise KeyError("boom")
+
+    def submit(self, fn, *a, **k):          # like Pipeline.submit: the call's outcome in a Future
+        fut = Future()
+        try:
+            fut.set_result(fn(*a, **k))
+        except Exception as e:
+            fut.set_exception(e)
+        return fut
 
 
 def test_internal_error_is_generic_and_redacted(settings, caplog):

@@ -14,7 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -403,6 +403,14 @@ class ExplodingPipeline:
 
     def stats(self):
         return {"status": "ok", "documents": 0, "chunks": 0}
+
+    def submit(self, fn, *a, **k):          # like Pipeline.submit: the call's outcome in a Future
+        fut = Future()
+        try:
+            fut.set_result(fn(*a, **k))
+        except Exception as e:
+            fut.set_exception(e)
+        return fut
 
 
 def test_admin_routes_need_the_token(fake_pipeline, tmp_path):

@@ -98,3 +98,25 @@ def test_rule_based_followups(fake_pipeline):
     assert rewrite_followup("那綦江呢？", [], al) is None
     a = fake_pipeline.ask("那綦江呢？", h)
     assert a.rewritten_query and a.citations[0].doc_id == "qijiang-15th-five-year-plan"
+
+
+def test_term_weights_for_words_the_index_does_not_know(fake_pipeline):
+    ans = fake_pipeline.answerer
+    w = ans.term_weights(["网约车", "共治中", "多长", "能领", "scenario"])
+    # a guessed new word with no piece in the corpus is specific: it weighs the maximum
+    assert w["网约车"] == ans.index.max_idf
+    # a guessed word that glues question words to corpus words (共治 is in the corpus) is ignored
+    assert "共治中" not in w
+    # question words and two-character guesses carry no evidence weight
+    assert "多长" not in w and "能领" not in w
+    assert "scenario" not in w            # Latin words: jieba has no frequency to judge them by
+    # a word the corpus contains but segments differently gets the idf of its substring frequency
+    assert ans.substring_df("当作") >= 1
+    assert 0 < ans.term_weights(["当作"])["当作"] < ans.index.max_idf
+
+
+def test_refusal_when_only_a_broader_synonym_matches(fake_pipeline):
+    # “收入” maps to the documents' “可支配收入”, but “旅游总收入” is more specific and must stay a term
+    terms = fake_pipeline.answerer.question_terms("2024年重庆全市旅游总收入是多少亿元？")
+    assert "总收入" in terms
+    assert fake_pipeline.ask("2024年重庆全市旅游总收入是多少亿元？").refused
