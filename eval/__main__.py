@@ -3,7 +3,8 @@
 Runs the golden suite through the pipeline (retrieval k=10 + ask per item), prints a summary table
 (``--json``: only the metrics object of shared/interfaces.md) and, with ``--out DIR``, writes
 report.md, metrics.json, items.jsonl (failing cases first) and PNG charts.
-``--gate`` is a fast pass that exits 1 when a metric falls below its floor in eval/floors.json.
+``--gate`` is a fast pass that exits 1 when a metric falls below its floor (or rises above a
+``max:`` ceiling) in eval/floors.json.
 """
 from __future__ import annotations
 
@@ -23,18 +24,23 @@ FLOORS = HERE / "floors.json"
 
 
 def check_floors(metrics: dict, floors: dict) -> list[str]:
-    """Messages for every metric (dotted path, e.g. "retrieval.hit@5") below its floor."""
+    """Messages for every metric (dotted path, e.g. "retrieval.hit@5") below its floor; a path written
+    ``max:refusal.false_refusal_rate`` is a ceiling instead (the gate fails when the value is above it)."""
     out = []
-    for path, floor in floors.items():
+    for path, bound in floors.items():
         if path.startswith("_"):
             continue
+        ceiling = path.startswith("max:")
+        dotted = path[4:] if ceiling else path
         value = metrics
-        for key in path.split("."):
+        for key in dotted.split("."):
             value = value.get(key) if isinstance(value, dict) else None
         if value is None:
-            out.append(f"{path}: missing from the metrics (floor {floor})")
-        elif value < floor:
-            out.append(f"{path} = {value:.4f} is below its floor {floor}")
+            out.append(f"{dotted}: missing from the metrics ({'ceiling' if ceiling else 'floor'} {bound})")
+        elif ceiling and value > bound:
+            out.append(f"{dotted} = {value:.4f} is above its ceiling {bound}")
+        elif not ceiling and value < bound:
+            out.append(f"{dotted} = {value:.4f} is below its floor {bound}")
     return out
 
 

@@ -148,6 +148,10 @@ def test_gate_floors():
     assert len(problems) == 2
     assert problems[0].startswith("retrieval.hit@5 = 0.8000 is below its floor 0.85")
     assert "refusal.accuracy: missing" in problems[1]
+    metrics["refusal"] = {"false_refusal_rate": 0.1}
+    assert check_floors(metrics, {"max:refusal.false_refusal_rate": 0.12}) == []
+    assert check_floors(metrics, {"max:refusal.false_refusal_rate": 0.08}) == [
+        "refusal.false_refusal_rate = 0.1000 is above its ceiling 0.08"]
 
 
 def test_run_and_outputs_on_fake_pipeline(fake_pipeline, tmp_path):
