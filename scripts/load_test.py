@@ -2,7 +2,7 @@
 and a check that the rate limiter answers 429 with a clear message.
 
     python scripts/load_test.py                         # starts `python app.py` on a free loopback port (real model)
-    python scripts/load_test.py --users 50 --questions 20 --gradio 20 --max-seconds 900
+    python scripts/load_test.py --users 50 --questions 20 --gradio 1000 --gradio-concurrency 50 --max-seconds 900
     python scripts/load_test.py --url http://127.0.0.1:7860 --users 10 --questions 5
 
 Without ``--url`` the script starts the app itself (real embedder, extractive backend, the project index,
@@ -311,8 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--questions", type=int, default=20, help="questions per user, asked one after another (default 20)")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per request (default 120)")
     ap.add_argument("--max-seconds", type=float, default=900.0, help="bound on each load phase (default 900)")
-    ap.add_argument("--gradio", type=int, default=20, help="chat turns through the Gradio queue (0: skip)")
-    ap.add_argument("--gradio-concurrency", type=int, default=5)
+    ap.add_argument("--gradio", type=int, default=1000, help="chat turns through the Gradio queue (0: skip; default 1000)")
+    ap.add_argument("--gradio-concurrency", type=int, default=50, help="chats open at once (default 50: 50 users x 20 chats)")
     ap.add_argument("--limit", type=int, default=10, help="per-minute limit of the rate-limit check server")
     ap.add_argument("--no-limit-check", action="store_true", help="skip the 429 check (it starts a second app)")
     ap.add_argument("--embedder", default="e5", help="RAG_EMBEDDER of the started app (default e5: the real model)")
