@@ -1,4 +1,4 @@
-"""Load test of the web app: many concurrent users on POST /api/ask, a few chats through the Gradio queue,
+"""Load test of the web app: many concurrent users on POST /api/ask, then many chats through the Gradio queue,
 and a check that the rate limiter answers 429 with a clear message.
 
     python scripts/load_test.py                         # starts `python app.py` on a free loopback port (real model)
