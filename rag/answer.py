@@ -5,7 +5,6 @@ quoted verbatim in its citations, so it cannot state anything that is not in a c
 """
 from __future__ import annotations
 
-import math
 import re
 import time
 from dataclasses import dataclass
@@ -88,7 +87,6 @@ class Answerer:
         self.index = retriever.index
         self.lexicon = retriever.index.lexicon
         self.min_coverage = settings.min_coverage
-        self._chunk_texts = [normalize(c.indexed_text()) for c in self.index.chunks]
         from .llm import make_backend
 
         self.backend = make_backend(settings)
@@ -148,8 +146,8 @@ class Answerer:
                 continue
             if t in self.index.idf:
                 out[t] = self.index.idf[t]
-            elif self.substring_df(t):               # in the text, segmented differently (当作)
-                out[t] = self.idf_of(self.substring_df(t))
+            elif df := self.index.substring_df(t):    # in the text, segmented differently (当作)
+                out[t] = self.index.idf_of(df)
             elif t[0].isdigit() or 0 < self.lexicon.general_freq(t) < GENERAL_FREQ or self.new_word(t):
                 out[t] = self.index.max_idf      # e.g. 2028, 房价: specific, and absent from every document
         return out
@@ -160,15 +158,7 @@ class Answerer:
         it occurs in the corpus."""
         if len(t) < 3 or not HAN.fullmatch(t) or self.lexicon.general_freq(t):
             return False          # (Latin words are not judged: jieba knows no English frequencies)
-        return not any(self.substring_df(t[i:i + 2]) for i in range(len(t) - 1))
-
-    def substring_df(self, term: str) -> int:
-        """Number of chunks whose text contains ``term`` (for words jieba segments differently there)."""
-        return sum(term in t for t in self._chunk_texts)
-
-    def idf_of(self, df: int) -> float:
-        n = max(1, len(self.index.chunks))
-        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return not any(self.index.substring_df(t[i:i + 2]) for i in range(len(t) - 1))
 
     def question_terms(self, query: str) -> dict[str, float]:
         """Weighted content terms of a question; an everyday word the thesaurus maps (年轻人 -> 青年)

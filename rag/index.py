@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .chunk import Chunker
-from .corpus import Corpus
+from .corpus import Corpus, normalize
 from .lexicon import GlossaryEntry, Lexicon, domain_terms, glossary_from_chunks
 from .parse import parse
 from .schema import Chunk
@@ -83,10 +83,19 @@ class Index:
         for toks in token_lists:
             for t in set(toks):
                 df[t] = df.get(t, 0) + 1
-        n = max(1, len(chunks))
-        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
-        self.max_idf = math.log(1 + (n + 0.5) / 0.5)
+        self.idf = {t: self.idf_of(f) for t, f in df.items()}
+        self.max_idf = self.idf_of(0)
+        self._match_texts = [normalize(c.indexed_text()) for c in chunks]      # for substring_df
         self.by_id = {c.chunk_id: i for i, c in enumerate(chunks)}
+
+    def idf_of(self, df: int) -> float:
+        """BM25-style idf of a term found in ``df`` of the chunks (0: the maximum, ``max_idf``)."""
+        n = max(1, len(self.chunks))
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def substring_df(self, term: str) -> int:
+        """Number of chunks whose (normalised) text contains ``term``, however jieba segmented it there."""
+        return sum(term in t for t in self._match_texts)
 
     @property
     def doc_ids(self) -> list[str]:
