@@ -14,7 +14,6 @@ import os
 import queue
 import re
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -199,22 +198,11 @@ def build_ui(pipeline: Pipeline, store: FeedbackStore, limiter: RateLimiter) -> 
     def ask_stream(question: str, history: list[dict], doc: str | None):
         """Run pipeline.ask on the pipeline's answer workers (FIFO); yields ("delta", text) as the backend streams, then ("done", Answer)."""
         pieces: queue.Queue = queue.Queue()
-        result: dict = {}
-
-        def work():
-            try:
-                result["answer"] = pipeline.ask(question, history=history, doc_filter=doc or None, stream_cb=pieces.put)
-            except Exception as e:  # re-raised in the generator, shown to the user as a short notice
-                result["error"] = e
-            finally:
-                pieces.put(None)
-
-        pipeline.submit(work)
+        done = pipeline.submit(pipeline.ask, question, history=history, doc_filter=doc or None, stream_cb=pieces.put)
+        done.add_done_callback(lambda _: pieces.put(None))
         while (piece := pieces.get()) is not None:
             yield "delta", piece
-        if "error" in result:
-            raise result["error"]
-        yield "done", result["answer"]
+        yield "done", done.result()      # re-raises the worker's exception, shown to the user as a short notice
 
     def respond(message, chat, state, doc, request: gr.Request):
         chat = list(chat or [])
