@@ -9,7 +9,7 @@ import logging
 import re
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from rag.api import RateLimiter, create_api
 from rag.feedback import FeedbackStore
 from rag.settings import Settings
+from tests.doubles import RunsNow
 
 TOKEN = "s3cret-admin-token"
 ALLOWED = "http://localhost:9999"
@@ -181,7 +182,7 @@ def test_unknown_route_and_method(client):
     assert_error(client.delete("/api/health"), 405, "method_not_allowed")
 
 
-class ExplodingPipeline:
+class ExplodingPipeline(RunsNow):
     """Stands in for a pipeline whose internals fail with a secret in the message."""
 
     class corpus:
@@ -194,14 +195,6 @@ class ExplodingPipeline:
 
     def stats(self):
         raise KeyError("boom")
-
-    def submit(self, fn, *a, **k):          # like Pipeline.submit: the call's outcome in a Future
-        fut = Future()
-        try:
-            fut.set_result(fn(*a, **k))
-        except Exception as e:
-            fut.set_exception(e)
-        return fut
 
 
 def test_internal_error_is_generic_and_redacted(settings, caplog):

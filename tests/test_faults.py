@@ -14,7 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from rag.index import IndexError_, _sha, load_index
 from rag.llm import UNAVAILABLE
 from rag.pipeline import Pipeline
 from rag.settings import Settings
+from tests.doubles import RunsNow
 from tests.fake_openai_server import SLOW_SECONDS, FakeServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -389,7 +390,7 @@ def test_feedback_db_survives_sigkill_mid_write(tmp_path):
 
 
 # ------------------------------------------------------------------ access: admin token, secrets
-class ExplodingPipeline:
+class ExplodingPipeline(RunsNow):
     """A pipeline whose internals fail with both secrets in the exception message."""
 
     def __init__(self, settings):
@@ -403,14 +404,6 @@ class ExplodingPipeline:
 
     def stats(self):
         return {"status": "ok", "documents": 0, "chunks": 0}
-
-    def submit(self, fn, *a, **k):          # like Pipeline.submit: the call's outcome in a Future
-        fut = Future()
-        try:
-            fut.set_result(fn(*a, **k))
-        except Exception as e:
-            fut.set_exception(e)
-        return fut
 
 
 def test_admin_routes_need_the_token(fake_pipeline, tmp_path):
