@@ -55,6 +55,23 @@ def percentile(values: list[float], p: float) -> float:
     return xs[k - 1]
 
 
+def latency_summary(lat: list[float]) -> dict:
+    """p50/p95/p99/max of latencies in seconds (rounded to ms)."""
+    return {"p50": round(percentile(lat, 50), 3), "p95": round(percentile(lat, 95), 3),
+            "p99": round(percentile(lat, 99), 3), "max": round(max(lat), 3) if lat else None}
+
+
+async def run_bounded(coros: list, max_seconds: float) -> float:
+    """Run the coroutines concurrently for at most ``max_seconds``, cancel the rest; wall seconds."""
+    t0 = time.perf_counter()
+    tasks = [asyncio.create_task(c) for c in coros]
+    _, pending = await asyncio.wait(tasks, timeout=max_seconds)
+    for t in pending:
+        t.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    return time.perf_counter() - t0
+
+
 def load_questions(path: Path) -> list[str]:
     qs = []
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -177,13 +194,7 @@ async def rest_load(url: str, questions: list[str], users: int, per_user: int, t
                     if len(bad_bodies) < 5:
                         bad_bodies.append(f"{status}: {text[:200]}")
 
-        t0 = time.perf_counter()
-        tasks = [asyncio.create_task(user(p)) for p in plans]
-        done, pending = await asyncio.wait(tasks, timeout=max_seconds)
-        for t in pending:
-            t.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-        wall = time.perf_counter() - t0
+        wall = await run_bounded([user(p) for p in plans], max_seconds)
 
     total = users * per_user
     finished = sum(outcome.values())
@@ -192,9 +203,7 @@ async def rest_load(url: str, questions: list[str], users: int, per_user: int, t
     ok = outcome.get("200", 0)
     return {"requests": total, "ok": ok, "errors": {k: v for k, v in outcome.items() if k != "200"},
             "wall_s": round(wall, 1), "throughput_rps": round(ok / wall, 2) if wall else 0.0,
-            "latency_s": {"p50": round(percentile(lat, 50), 3), "p95": round(percentile(lat, 95), 3),
-                          "p99": round(percentile(lat, 99), 3), "max": round(max(lat), 3) if lat else None,
-                          "mean": round(sum(lat) / len(lat), 3) if lat else None},
+            "latency_s": {**latency_summary(lat), "mean": round(sum(lat) / len(lat), 3) if lat else None},
             "server_ms": {"p50": round(percentile(server_ms, 50), 1), "p95": round(percentile(server_ms, 95), 1)},
             "sample_errors": bad_bodies[:5]}
 
@@ -266,21 +275,14 @@ async def gradio_load(url: str, questions: list[str], n: int, concurrency: int, 
                 if res == "ok":
                     lat.append(dt)
 
-        t0 = time.perf_counter()
-        tasks = [asyncio.create_task(one(q)) for q in qs]
-        _, pending = await asyncio.wait(tasks, timeout=max_seconds)
-        for t in pending:
-            t.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-        wall = time.perf_counter() - t0
+        wall = await run_bounded([one(q) for q in qs], max_seconds)
     finished = sum(outcome.values())
     if finished < n:
         outcome["not-finished (max-seconds)"] += n - finished
     ok = outcome.get("ok", 0)
     return {"chats": n, "concurrency": concurrency, "ok": ok, "errors": {k: v for k, v in outcome.items() if k != "ok"},
             "wall_s": round(wall, 1), "throughput_rps": round(ok / wall, 2) if wall else 0.0,
-            "latency_s": {"p50": round(percentile(lat, 50), 3), "p95": round(percentile(lat, 95), 3),
-                          "p99": round(percentile(lat, 99), 3), "max": round(max(lat), 3) if lat else None}}
+            "latency_s": latency_summary(lat)}
 
 
 # ------------------------------------------------------------------ rate limiter
