@@ -36,8 +36,7 @@ class QueryBatcher:
         self._cv = threading.Condition()
         self._queue: deque[_Slot] = deque()
         self._busy = False
-        self.batches = 0            # forward passes run (for tests and stats)
-        self.largest_batch = 0
+        self.largest_batch = 0      # most questions seen in one pass (tests read it)
 
     def __getattr__(self, name):    # dim, name, batch_size, embed_passages, ...
         return getattr(self.embedder, name)
@@ -70,7 +69,6 @@ class QueryBatcher:
                     self._cv.acquire()
                     for s in batch:
                         s.done = True
-                    self.batches += 1
                     self.largest_batch = max(self.largest_batch, len(batch))
                     self._busy = False
                     self._cv.notify_all()
