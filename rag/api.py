@@ -203,6 +203,16 @@ def clause_context(pipeline, doc_id: str, start: int, end: int) -> tuple[str, st
     return before, after
 
 
+def ask_json(pipeline, question: str, history: list[dict], doc_filter) -> dict:
+    """/api/ask's work, run by ``pipeline.submit`` (possibly in its child process): the answer as JSON."""
+    return answer_json(pipeline, pipeline.ask(question, history=history, doc_filter=doc_filter))
+
+
+def retrieve_json(pipeline, question: str, k: int | None, doc_filter) -> list[dict]:
+    """/api/retrieve's work, run by ``pipeline.submit``."""
+    return [h.to_json() for h in pipeline.retrieve(question, k=k, doc_filter=doc_filter)]
+
+
 def answer_json(pipeline, answer) -> dict:
     """Answer.to_json() plus each citation's surrounding clause (for the citation panel)."""
     out = answer.to_json()
@@ -397,16 +407,12 @@ def create_api(pipeline, settings, feedback: FeedbackStore | None = None,
               summary="Answer a question with citations")
     async def ask(req: AskRequest) -> dict:
         history = [t.model_dump() for t in req.history[-HISTORY_USED:]]
-        answer = await asyncio.wrap_future(pipeline.submit(pipeline.ask, req.question, history=history,
-                                                           doc_filter=doc_filter(req.doc)))
-        return answer_json(pipeline, answer)
+        return await asyncio.wrap_future(pipeline.submit(ask_json, req.question, history, doc_filter(req.doc)))
 
     @app.post(f"{API_PREFIX}/retrieve", response_model=list[HitOut], responses=ERRORS, tags=["qa"],
               summary="Retrieval only: the best passages")
     async def retrieve(req: RetrieveRequest) -> list[dict]:
-        hits = await asyncio.wrap_future(pipeline.submit(pipeline.retrieve, req.question, k=req.k,
-                                                         doc_filter=doc_filter(req.doc)))
-        return [h.to_json() for h in hits]
+        return await asyncio.wrap_future(pipeline.submit(retrieve_json, req.question, req.k, doc_filter(req.doc)))
 
     @app.get(f"{API_PREFIX}/health", response_model=HealthOut, tags=["meta"])
     def health() -> dict:

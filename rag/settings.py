@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     feedback_db: Path = Field(ROOT / "data" / "feedback.sqlite3")
     rate_limit_per_minute: int = Field(120, ge=1)
     query_batch: int = Field(32, ge=1, le=256, description="most questions embedded in one pass when many arrive together (1 = no batching)")
+    ask_process: bool = Field(True, description="answer (extractive backend) in a forked child process, so that the web "
+                              "server's Python thread does not share its interpreter lock with the answering")
     ask_workers: int = Field(0, ge=0, le=64,
                              description="questions answered at once (API and chat); later ones wait in arrival order. "
                                          "0 = 8 with the extractive backend (enough waiting questions to batch their embeddings), 16 with an LLM backend")

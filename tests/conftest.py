@@ -18,7 +18,8 @@ def corpus():
 def fake_settings(tmp_path_factory):
     from rag.settings import Settings
 
-    return Settings(embedder="fake", index_dir=tmp_path_factory.mktemp("index"),
+    # answering in this process: exact and fast; tests/test_child.py covers the forked child (ask_process=True)
+    return Settings(embedder="fake", index_dir=tmp_path_factory.mktemp("index"), ask_process=False,
                     feedback_db=tmp_path_factory.mktemp("fb") / "feedback.sqlite3")
 
 

@@ -5,12 +5,12 @@ from concurrent.futures import Future
 
 
 class RunsNow:
-    """``Pipeline.submit`` for a stand-in pipeline: runs the call at once, its outcome in a Future."""
+    """``Pipeline.submit`` for a stand-in pipeline: runs ``task(self, ...)`` at once, its outcome in a Future."""
 
-    def submit(self, fn, /, *args, **kwargs) -> Future:
+    def submit(self, task, /, *args, **kwargs) -> Future:
         fut: Future = Future()
         try:
-            fut.set_result(fn(*args, **kwargs))
+            fut.set_result(task(self, *args, **kwargs))
         except Exception as e:
             fut.set_exception(e)
         return fut

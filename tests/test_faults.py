@@ -3,6 +3,7 @@ a damaged or foreign index at pipeline start, bad corpus files, and the feedback
 and a SIGKILL mid-write."""
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import logging
@@ -448,7 +449,9 @@ def test_secrets_never_in_logs_or_responses(fake_pipeline, fake_settings, llm_se
                 seen.append(r.text + json.dumps(dict(r.headers)))
         demo = webapp.build_ui(boom, FeedbackStore(s.feedback_db), RateLimiter(100))
         respond = next(f.fn for f in demo.fns.values() if getattr(f.fn, "__name__", "") == "respond")
-        outputs = list(respond("綦江的目标？", [], None, "", None))
+        async def turn():
+            return [out async for out in respond("綦江的目标？", None, "", None)]
+        outputs = asyncio.run(turn())
         seen.append(json.dumps(outputs, ensure_ascii=False, default=str))
         assert "服务暂时出错" in seen[-1]
         # 2. the LLM server failing and echoing our Authorization header, and a dead LLM

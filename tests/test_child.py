@@ -1,0 +1,68 @@
+"""Answering in the forked child process (settings.ask_process): same answers, errors cross over, a dead child
+is replaced, a reindex gives the child the new index."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
+
+import app as webapp
+from rag.api import ask_json, retrieve_json
+from rag.pipeline import Pipeline, QuestionError
+
+Q = "“33618”是什么？"
+
+
+@pytest.fixture(scope="module")
+def child_pipeline(fake_settings, fake_pipeline):
+    p = Pipeline(fake_settings.model_copy(update={"ask_process": True}), progress=False)   # the built index
+    yield p
+    p.close()
+
+
+def test_answers_in_another_process_exactly_as_in_this_one(child_pipeline, fake_pipeline):
+    assert child_pipeline.in_child and child_pipeline.child_pid != os.getpid()
+    assert not fake_pipeline.in_child
+    for q in (Q, "綦江到2030年地区生产总值增长目标是多少？", "火星移民计划的预算是多少？"):
+        there = child_pipeline.submit(Pipeline.ask, q).result(timeout=60)
+        here = fake_pipeline.ask(q)
+        assert there.answer == here.answer and there.refused == here.refused
+        assert [c.location for c in there.citations] == [c.location for c in here.citations]
+        assert child_pipeline.submit(ask_json, q, [], None).result(timeout=60)["answer"] == here.answer
+    hits = child_pipeline.submit(retrieve_json, Q, 3, None).result(timeout=60)
+    assert hits == [h.to_json() for h in fake_pipeline.retrieve(Q, k=3)]
+
+
+def test_chat_turn_work_runs_in_the_child(child_pipeline):
+    text, data, html = child_pipeline.submit(webapp.answer_turn, Q, [], None).result(timeout=60)
+    assert text == data["answer"] and "yc-cites" in html
+
+
+def test_bad_question_error_crosses_over(child_pipeline):
+    with pytest.raises(QuestionError, match="question is empty"):
+        child_pipeline.submit(Pipeline.ask, "   ").result(timeout=60)
+
+
+def test_dead_child_is_replaced(child_pipeline):
+    before = child_pipeline.child_pid
+    os.kill(before, signal.SIGKILL)
+    failed, answered = 0, None
+    deadline = time.monotonic() + 60
+    while answered is None and time.monotonic() < deadline:
+        try:
+            answered = child_pipeline.submit(Pipeline.ask, Q).result(timeout=60)
+        except BrokenProcessPool:
+            failed += 1                     # the question in flight when the child died
+            time.sleep(0.2)
+    assert answered is not None and answered.citations
+    assert failed <= 1 and child_pipeline.child_pid != before
+
+
+def test_reindex_restarts_the_child_on_the_new_index(child_pipeline):
+    before = child_pipeline.child_pid
+    child_pipeline.reindex()
+    assert child_pipeline.child_pid != before
+    assert child_pipeline.submit(Pipeline.ask, Q).result(timeout=60).citations
