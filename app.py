@@ -456,6 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     # every full garbage collection walks them all: pauses of up to ~0.45 s for every open chat (50 users
     # chatting: 6 such pauses per 1000 turns, 51 -> 71 turns/s with the freeze). New objects are still collected.
     gc.freeze()
+    pipeline.start_child()      # RAG_ASK_PROCESS: forked now, before the server's threads start
 
     import importlib.util
 

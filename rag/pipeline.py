@@ -96,9 +96,7 @@ class Pipeline:
         self._proc: ProcessPoolExecutor | None = None
         self._proc_lock = threading.Lock()
         self._load()
-        self.in_child = self._wants_child()
-        if self.in_child:
-            self._fork_child()
+        self.in_child = False           # see start_child(): the web app answers in a forked child process
 
     def _load(self, force: bool = False) -> None:
         s = self.settings
@@ -142,6 +140,15 @@ class Pipeline:
         s = self.settings
         return (s.ask_process and s.backend == "extractive" and not (s.embedder == "e5" and s.embed_runtime == "torch")
                 and "fork" in multiprocessing.get_all_start_methods())
+
+    def start_child(self) -> bool:
+        """From now on answer submitted questions in a forked child process, if the settings allow
+        (``_wants_child``); True if so. Call it once everything is loaded and before any threads start
+        (app.py does, just before the web server); the CLI tools and tests answer in-process."""
+        if not self.in_child and self._wants_child():
+            self._fork_child()
+            self.in_child = True
+        return self.in_child
 
     def _fork_child(self) -> None:
         """(Re)start the answering child: a fork of this process, so it shares the loaded model and index

@@ -19,6 +19,8 @@ Q = "“33618”是什么？"
 @pytest.fixture(scope="module")
 def child_pipeline(fake_settings, fake_pipeline):
     p = Pipeline(fake_settings.model_copy(update={"ask_process": True}), progress=False)   # the built index
+    assert not p.in_child                       # in-process until asked (CLI tools, eval, tests)
+    assert p.start_child() and p.start_child()  # idempotent
     yield p
     p.close()
 
@@ -34,6 +36,14 @@ def test_answers_in_another_process_exactly_as_in_this_one(child_pipeline, fake_
         assert child_pipeline.submit(ask_json, q, [], None).result(timeout=60)["answer"] == here.answer
     hits = child_pipeline.submit(retrieve_json, Q, 3, None).result(timeout=60)
     assert hits == [h.to_json() for h in fake_pipeline.retrieve(Q, k=3)]
+
+
+def test_no_child_when_the_settings_say_so(fake_settings):
+    for update in ({"ask_process": False}, {"backend": "openai", "llm_base_url": "http://127.0.0.1:9/v1"}):
+        p = Pipeline(fake_settings.model_copy(update={"ask_process": True, **update}), progress=False)
+        assert not p.start_child() and not p.in_child
+        assert p.submit(Pipeline.retrieve, Q).result(timeout=60)
+        p.close()
 
 
 def test_chat_turn_work_runs_in_the_child(child_pipeline):
