@@ -119,3 +119,21 @@ def test_bad_question_and_rate_limit_become_notices_kept_in_the_conversation(fak
 def test_user_message_is_escaped(fake_pipeline, tmp_path, payload):
     outs = turn(chat_respond(fake_pipeline, tmp_path), payload, None)
     assert "<img" not in outs[0][1][0]["content"] and "<script" not in outs[0][1][0]["content"]
+
+
+def test_load_script_sends_what_the_chat_event_takes(fake_pipeline, fake_settings, tmp_path):
+    """scripts/load_test.py reads the chat event from /config and sends the inputs as the page does."""
+    import sys
+
+    from fastapi.testclient import TestClient
+
+    sys.path.insert(0, str(webapp.Path(webapp.__file__).parent / "scripts"))
+    import load_test
+
+    settings = fake_settings.model_copy(update={"feedback_db": tmp_path / "fb.sqlite3"})
+    with TestClient(webapp.build_app(settings, fake_pipeline)) as c:
+        fn, types = load_test.chat_event(c.get("/config").json())
+    assert types == ["textbox", "state", "dropdown"]          # the conversation is not uploaded
+    assert load_test.chat_inputs(types, Q, [{"role": "user", "content": "x"}]) == [Q, None, ""]
+    with pytest.raises(RuntimeError, match="no textbox"):
+        load_test.chat_inputs(["state"], Q, [])
