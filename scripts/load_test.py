@@ -1,9 +1,13 @@
-"""Load test of the web app: many concurrent users on POST /api/ask, then many chats through the Gradio queue,
-and a check that the rate limiter answers 429 with a clear message.
+"""Load test of the web app: many concurrent users on POST /api/ask, then the same users chatting through the
+Gradio queue, and a check that the rate limiter answers 429 with a clear message.
 
     python scripts/load_test.py                         # starts `python app.py` on a free loopback port (real model)
-    python scripts/load_test.py --users 50 --questions 20 --gradio 1000 --gradio-concurrency 50 --max-seconds 900
+    python scripts/load_test.py --users 50 --questions 20 --max-seconds 900
     python scripts/load_test.py --url http://127.0.0.1:7860 --users 10 --questions 5
+
+Both phases are closed loops: each user asks its next question as soon as the previous answer arrived. In the
+chat phase each user is one browser page: one Gradio session, one conversation of ``--questions`` turns, the
+event's inputs sent as the page sends them (read from the app's /config).
 
 Without ``--url`` the script starts the app itself (real embedder, extractive backend, the project index,
 a temporary feedback DB) with ``RAG_RATE_LIMIT_PER_MINUTE`` raised so that the run stays under the limit,
@@ -82,22 +86,43 @@ def load_questions(path: Path) -> list[str]:
     return qs
 
 
+def proc_tree(pid: int) -> list[int]:
+    """The process and its descendants (the app answers in a forked child by default)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            try:
+                todo += [int(c) for c in (task / "children").read_text().split()]
+            except (OSError, ValueError):
+                pass
+    return out
+
+
 def proc_rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
+    """Memory of the process tree: the sum of proportional set sizes (pages a fork shares are counted once)."""
+    total = None
+    for p in proc_tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total = (total or 0) + int(line.split()[1]) / 1024
+        except OSError:
+            pass
+    return total
 
 
 def proc_cpu_s(pid: int) -> float | None:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
+    """CPU seconds (user + system) of the process tree."""
+    total = None
+    for p in proc_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total = (total or 0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
 
 
 @contextmanager
@@ -209,80 +234,107 @@ async def rest_load(url: str, questions: list[str], users: int, per_user: int, t
 
 
 # ------------------------------------------------------------------ Gradio queue
-async def gradio_config(client: httpx.AsyncClient) -> dict:
+async def gradio_config(client) -> dict:
     for path in ("/config", "/gradio_api/config"):
-        r = await client.get(path)
-        if r.status_code == 200 and "dependencies" in r.text:
-            return r.json()
+        async with client.get(path) as r:
+            text = await r.text()
+            if r.status == 200 and "dependencies" in text:
+                return json.loads(text)
     raise RuntimeError("Gradio config not found at /config")
 
 
-def chat_fn_index(config: dict) -> int:
-    """The dependency behind the 提问 button (elem_id yc-send): the chat's respond()."""
+def chat_event(config: dict) -> tuple[int, list[str]]:
+    """The dependency behind the 提问 button (elem_id yc-send), i.e. the chat's respond(), and the types of
+    its inputs (what the browser sends: the question, the session's state, the document filter...)."""
     send = next(c["id"] for c in config["components"] if (c.get("props") or {}).get("elem_id") == "yc-send")
+    types = {c["id"]: c.get("type") for c in config["components"]}
     for i, dep in enumerate(config["dependencies"]):
         if any(t and t[0] == send for t in dep.get("targets", [])):
-            return dep.get("id", i)
+            return dep.get("id", i), [types.get(x) for x in dep["inputs"]]
     raise RuntimeError("chat event (yc-send click) not found in the Gradio config")
 
 
-async def gradio_chat(client: httpx.AsyncClient, fn_index: int, question: str, timeout: float) -> tuple[str, float]:
+def chat_inputs(types: list[str], question: str, chat: list) -> list:
+    """The event's data as the browser sends it: the textbox holds the question, a chatbot input (if the
+    event takes one) the conversation so far, the state travels server-side (null), the dropdown is ""."""
+    by_type = {"textbox": question, "chatbot": chat, "state": None, "dropdown": ""}
+    if "textbox" not in types:
+        raise RuntimeError(f"chat event has no textbox input: {types}")
+    return [by_type.get(t) for t in types]
+
+
+async def gradio_turn(client, fn_index: int, types: list[str], session: str, question: str,
+                      chat: list) -> tuple[str, float, list]:
     """One chat turn through /gradio_api/queue/join + the SSE stream /gradio_api/queue/data.
-    Returns (outcome, seconds); outcome 'ok' when the final message holds a rendered answer."""
-    session = uuid.uuid4().hex[:11]
+    Returns (outcome, seconds, conversation after the turn); outcome 'ok' when the last message is an answer."""
     t = time.perf_counter()
-    r = await client.post("/gradio_api/queue/join", json={"data": [question, [], None, ""], "fn_index": fn_index,
-                                                          "event_data": None, "session_hash": session})
-    if r.status_code != 200:
-        return f"join {r.status_code}", time.perf_counter() - t
+    async with client.post("/gradio_api/queue/join", json={"data": chat_inputs(types, question, chat),
+                                                           "fn_index": fn_index, "event_data": None,
+                                                           "session_hash": session}) as r:
+        status, body = r.status, await r.text()
+    if status != 200:
+        return f"join {status}", time.perf_counter() - t, chat
     last = None
-    async with client.stream("GET", "/gradio_api/queue/data", params={"session_hash": session},
-                             timeout=httpx.Timeout(timeout, read=timeout)) as s:
-        async for line in s.aiter_lines():
-            if not line.startswith("data:"):
-                continue
-            msg = json.loads(line[5:])
-            if msg.get("msg") == "process_completed":
-                last = msg
-                break
+    async with client.get("/gradio_api/queue/data", params={"session_hash": session}) as s:
+        async for raw in s.content:                     # SSE: one "data: {...}" line per message
+            if raw.startswith(b"data:"):
+                msg = json.loads(raw[5:])
+                if msg.get("msg") == "process_completed":
+                    last = msg
+                    break
     dt = time.perf_counter() - t
     if last is None:
-        return "no process_completed", dt
+        return "no process_completed", dt, chat
     if not last.get("success"):
-        return "gradio error", dt
-    text = json.dumps(last.get("output", {}), ensure_ascii=False)
-    return ("ok" if ("yc-answer" in text or "yc-refused" in text) and "无法回答" not in text else "no answer"), dt
+        return "gradio error", dt, chat
+    data = (last.get("output") or {}).get("data") or []
+    new_chat = next((d for d in data if isinstance(d, list)), None)
+    if not new_chat:
+        return "no conversation in the output", dt, chat
+    reply = json.dumps(new_chat[-1], ensure_ascii=False)
+    ok = ("yc-answer" in reply or "yc-refused" in reply) and "无法回答" not in reply
+    return ("ok" if ok else "no answer"), dt, new_chat
 
 
-async def gradio_load(url: str, questions: list[str], n: int, concurrency: int, timeout: float,
+async def gradio_load(url: str, questions: list[str], users: int, per_user: int, timeout: float,
                       max_seconds: float, seed: int) -> dict:
+    """Closed loop like rest_load, through the chat: each user has its own Gradio session (one page) and asks
+    its questions one after another in the same conversation. aiohttp again (see rest_load)."""
+    import aiohttp
+
     rng = random.Random(seed + 1)
-    qs = [rng.choice(questions) for _ in range(n)]
+    plans = [[rng.choice(questions) for _ in range(per_user)] for _ in range(users)]
     lat: list[float] = []
     outcome: Counter = Counter()
-    sem = asyncio.Semaphore(concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=timeout) as client:
-        fn = chat_fn_index(await gradio_config(client))
+    longest = 0
+    async with aiohttp.ClientSession(url, connector=aiohttp.TCPConnector(limit=0),
+                                     timeout=aiohttp.ClientTimeout(total=timeout)) as client:
+        fn, types = chat_event(await gradio_config(client))
 
-        async def one(q: str) -> None:
-            async with sem:
+        async def user(plan: list[str]) -> None:
+            nonlocal longest
+            session, chat = uuid.uuid4().hex[:11], []
+            for q in plan:
                 try:
-                    res, dt = await asyncio.wait_for(gradio_chat(client, fn, q, timeout), timeout)
-                except (httpx.HTTPError, asyncio.TimeoutError, ValueError) as e:
+                    res, dt, chat = await gradio_turn(client, fn, types, session, q, chat)
+                except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as e:
                     outcome[type(e).__name__] += 1
-                    return
+                    continue
                 outcome[res] += 1
                 if res == "ok":
                     lat.append(dt)
+                longest = max(longest, len(chat))
 
-        wall = await run_bounded([one(q) for q in qs], max_seconds)
+        wall = await run_bounded([user(p) for p in plans], max_seconds)
+    total = users * per_user
     finished = sum(outcome.values())
-    if finished < n:
-        outcome["not-finished (max-seconds)"] += n - finished
+    if finished < total:
+        outcome["not-finished (max-seconds)"] += total - finished
     ok = outcome.get("ok", 0)
-    return {"chats": n, "concurrency": concurrency, "ok": ok, "errors": {k: v for k, v in outcome.items() if k != "ok"},
+    return {"turns": total, "users": users, "ok": ok, "errors": {k: v for k, v in outcome.items() if k != "ok"},
             "wall_s": round(wall, 1), "throughput_rps": round(ok / wall, 2) if wall else 0.0,
-            "latency_s": latency_summary(lat)}
+            "latency_s": {**latency_summary(lat), "mean": round(sum(lat) / len(lat), 3) if lat else None},
+            "longest_conversation_messages": longest, "inputs": types}
 
 
 # ------------------------------------------------------------------ rate limiter
@@ -313,8 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--questions", type=int, default=20, help="questions per user, asked one after another (default 20)")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per request (default 120)")
     ap.add_argument("--max-seconds", type=float, default=900.0, help="bound on each load phase (default 900)")
-    ap.add_argument("--gradio", type=int, default=1000, help="chat turns through the Gradio queue (0: skip; default 1000)")
-    ap.add_argument("--gradio-concurrency", type=int, default=50, help="chats open at once (default 50: 50 users x 20 chats)")
+    ap.add_argument("--no-gradio", action="store_true", help="skip the chat phase (the same users x questions "
+                    "through the Gradio queue, one session and one conversation per user)")
     ap.add_argument("--limit", type=int, default=10, help="per-minute limit of the rate-limit check server")
     ap.add_argument("--no-limit-check", action="store_true", help="skip the 429 check (it starts a second app)")
     ap.add_argument("--embedder", default="e5", help="RAG_EMBEDDER of the started app (default e5: the real model)")
@@ -342,14 +394,18 @@ def main(argv: list[str] | None = None) -> int:
             out["server"] = {"rss_mb_after_rest": proc_rss_mb(pid),
                              "cpu_s_during_rest": round(cpu1 - cpu0, 1) if cpu0 is not None and cpu1 else None}
         out["load_average_after_rest"] = [round(x, 2) for x in os.getloadavg()]
-        if args.gradio > 0:
-            print(f"Gradio: {args.gradio} chat turns, {args.gradio_concurrency} at a time -> {url}/gradio_api/queue ...",
-                  flush=True)
+        if not args.no_gradio:
+            print(f"Gradio: {args.users} users x {args.questions} questions, one conversation each -> "
+                  f"{url}/gradio_api/queue ...", flush=True)
             try:
-                out["gradio"] = asyncio.run(gradio_load(url, questions, args.gradio, args.gradio_concurrency,
+                out["gradio"] = asyncio.run(gradio_load(url, questions, args.users, args.questions,
                                                         args.timeout, args.max_seconds, args.seed))
-            except (RuntimeError, httpx.HTTPError, KeyError, StopIteration) as e:
+            except (RuntimeError, KeyError, StopIteration, ValueError) as e:
                 out["gradio"] = {"skipped": f"{type(e).__name__}: {e}"}
+            if pid:
+                cpu2 = proc_cpu_s(pid)
+                out["server"].update(rss_mb_after_gradio=proc_rss_mb(pid),
+                                     cpu_s_during_gradio=round(cpu2 - cpu1, 1) if cpu1 is not None and cpu2 else None)
 
     if args.url:
         run(args.url.rstrip("/"), None)
@@ -393,15 +449,20 @@ def report(out: dict) -> None:
     for e in r["sample_errors"]:
         print("  e.g.", e)
     if "server" in out:
-        print(f"  server RSS {out['server']['rss_mb_after_rest']:.0f} MB, CPU {out['server']['cpu_s_during_rest']} s")
+        print(f"  server (process tree) memory {out['server']['rss_mb_after_rest']:.0f} MB PSS, "
+              f"CPU {out['server']['cpu_s_during_rest']} s")
     g = out.get("gradio")
     if g and "skipped" in g:
         print(f"Gradio queue: skipped ({g['skipped']})")
     elif g:
         gl = g["latency_s"]
-        print(f"Gradio queue: {g['chats']} chats ({g['concurrency']} at a time), {g['ok']} ok, errors {g['errors'] or 0}; "
-              f"wall {g['wall_s']} s, {g['throughput_rps']} chats/s, p50 {gl['p50']} s, p95 {gl['p95']} s, "
-              f"p99 {gl['p99']} s, max {gl['max']} s")
+        print(f"Gradio chat: {g['turns']} turns ({g['users']} users, one conversation each, up to "
+              f"{g['longest_conversation_messages']} messages), {g['ok']} ok, errors {g['errors'] or 0}")
+        print(f"  wall {g['wall_s']} s, throughput {g['throughput_rps']} turns/s, latency p50 {gl['p50']} s, "
+              f"p95 {gl['p95']} s, p99 {gl['p99']} s, max {gl['max']} s, mean {gl['mean']} s")
+        if out.get("server", {}).get("rss_mb_after_gradio"):
+            print(f"  server (process tree) memory {out['server']['rss_mb_after_gradio']:.0f} MB PSS, "
+                  f"CPU {out['server']['cpu_s_during_gradio']} s")
     rl = out.get("rate_limit")
     if rl:
         f = rl["first_429"] or {}
