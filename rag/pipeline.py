@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -62,9 +63,20 @@ def clean_history(history) -> list[dict]:
 _CHILD: "Pipeline | None" = None        # in the forked child: the pipeline it inherited
 
 
-def _child_init(pipeline: "Pipeline") -> None:
+def _child_init(pipeline: "Pipeline", parent: int) -> None:
     global _CHILD
     _CHILD = pipeline
+    signal.signal(signal.SIGINT, signal.SIG_IGN)        # Ctrl+C reaches the whole group; the server shuts us down
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="rag-parent-watch", daemon=True).start()
+
+
+def _exit_with_parent(parent: int, every: float = 1.0) -> None:
+    """The child ends within a second of the server process, however that ended (even SIGKILL): an orphan
+    would keep the model and index in memory for good. (Not prctl(PR_SET_PDEATHSIG): it fires when the
+    forking *thread* ends, and a reindex forks from a short-lived request thread.)"""
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(0)
 
 
 def _child_call(task, args: tuple, kwargs: dict):
@@ -156,7 +168,7 @@ class Pipeline:
         the previous child finishes the questions it was given, then exits."""
         with self._proc_lock:
             proc = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
-                                       initializer=_child_init, initargs=(self,))
+                                       initializer=_child_init, initargs=(self, os.getpid()))
             self.child_pid = proc.submit(_child_call, _child_pid, (), {}).result(timeout=120)
             old, self._proc = self._proc, proc
         if old is not None:

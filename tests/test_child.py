@@ -76,3 +76,43 @@ def test_reindex_restarts_the_child_on_the_new_index(child_pipeline):
     child_pipeline.reindex()
     assert child_pipeline.child_pid != before
     assert child_pipeline.submit(Pipeline.ask, Q).result(timeout=60).citations
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting for init to reap it has ended)."""
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_child_ends_with_its_parent(fake_settings, tmp_path):
+    """Even a SIGKILLed server leaves no answering child behind (it would hold the model in memory)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(webapp.Path(webapp.__file__).parent)!r})
+        from rag.pipeline import Pipeline
+        from rag.settings import Settings
+        p = Pipeline(Settings(embedder="fake", index_dir={str(fake_settings.index_dir)!r}, ask_process=True), progress=False)
+        p.start_child()
+        print(p.child_pid, flush=True)
+        time.sleep(600)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(proc.stdout.readline())
+        assert alive(child)
+        proc.kill()
+        proc.wait(10)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and alive(child):
+            time.sleep(0.2)
+        if alive(child):
+            os.kill(child, signal.SIGKILL)
+            pytest.fail("the answering child outlived its parent")
+    finally:
+        proc.kill()
