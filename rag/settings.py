@@ -70,7 +70,8 @@ class Settings(BaseSettings):
     ask_process: bool = Field(True, description="answer (extractive backend) in a forked child process, so that the web "
                               "server's Python thread does not share its interpreter lock with the answering")
     ask_workers: int = Field(0, ge=0, le=64,
-                             description="questions answered at once (API and chat); later ones wait in arrival order. "
+                             description="questions answered at once when answering in-process (see ask_process); "
+                                         "later ones wait in arrival order. "
                                          "0 = 8 with the extractive backend (enough waiting questions to batch their embeddings), 16 with an LLM backend")
 
 
