@@ -1,7 +1,8 @@
 """Hostile input (tests/hostile_inputs.jsonl, fake embedder): every entry goes through POST /api/ask,
-POST /api/retrieve and pipeline.ask. Each must end in a clear 4xx JSON error (QuestionError for the
-pipeline) or a normal answer -- never a 500 or another exception -- and what the chat would render from the
-answer (app.answer_html, the escaped user bubble) must contain no markup but the app's own.
+POST /api/retrieve, pipeline.ask and the chat's turn handler (app.respond). Each must end in a clear 4xx JSON
+error (QuestionError for the pipeline, a notice in the chat) or a normal answer -- never a 500 or another
+exception -- and everything the chat renders (app.answer_html, the escaped user bubble, every update of a
+chat turn) must contain no markup but the app's own.
 
 Entry fields: question (with optional ``repeat`` count), or ``body`` (sent as is: type confusion),
 history, doc, expect ("reject" = must be 4xx / QuestionError), expect_pipeline (overrides expect for
@@ -115,6 +116,29 @@ def webapp():
 
 
 @pytest.fixture(scope="module")
+def chat_turn(webapp, fake_pipeline, tmp_path_factory):
+    """The chat's own turn handler (app.respond), answers shown whole (no typing: same HTML, fewer updates)."""
+    import asyncio
+
+    from rag.api import RateLimiter
+    from rag.feedback import FeedbackStore
+
+    demo = webapp.build_ui(fake_pipeline, FeedbackStore(tmp_path_factory.mktemp("chat") / "fb.sqlite3"),
+                           RateLimiter(100_000))
+    respond = next(f.fn for f in demo.fns.values() if getattr(f.fn, "__name__", "") == "respond")
+
+    def turn(question, doc):
+        async def run():
+            return [out async for out in respond(question, None, doc, None)]
+        saved, webapp.TYPE_MAX_OPEN = webapp.TYPE_MAX_OPEN, 0
+        try:
+            return asyncio.run(run())
+        finally:
+            webapp.TYPE_MAX_OPEN = saved
+    return turn
+
+
+@pytest.fixture(scope="module")
 def texts(fake_pipeline):
     return {d.doc_id: d.text for d in fake_pipeline.corpus.documents}
 
@@ -148,7 +172,7 @@ def check_answer(a: dict, texts: dict, webapp) -> None:
 
 # ------------------------------------------------------------------ every entry, three ways
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e["id"] for e in ENTRIES])
-def test_hostile_entry(entry, client, fake_pipeline, texts, webapp):
+def test_hostile_entry(entry, client, fake_pipeline, texts, webapp, chat_turn):
     body = body_of(entry)
     expect = entry.get("expect")
 
@@ -192,6 +216,19 @@ def test_hostile_entry(entry, client, fake_pipeline, texts, webapp):
     if isinstance(q, str):
         assert not unsafe_markup(webapp.esc(q[:2000]))
         assert not unsafe_markup(webapp.notice_html(q[:2000])) and not unsafe_markup(webapp.streaming_html(q[:2000]))
+
+    # 5. the chat turn itself: every update it sends is the app's own markup; it ends in an answer or a notice
+    if isinstance(q, str):
+        outs = chat_turn(q, body.get("doc") if isinstance(body.get("doc"), str) else "")
+        if not q.strip():
+            assert outs == [(webapp.gr.skip(),) * 3]          # nothing to ask: nothing changes
+        else:
+            for _, chat, _ in outs:
+                for m in chat:
+                    assert not unsafe_markup(m["content"]), m["content"][:300]
+            final = outs[-1][1][-1]["content"]
+            assert any(k in final for k in ("yc-answer", "yc-refused")), final[:300]
+            assert outs[-1][2]["chat"] == outs[-1][1]      # the conversation is kept
 
 
 def test_echoed_fields_are_escaped_when_rendered(webapp):
