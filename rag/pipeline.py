@@ -164,8 +164,8 @@ class Pipeline:
 
     def _fork_child(self) -> None:
         """(Re)start the answering child: a fork of this process, so it shares the loaded model and index
-        (copy-on-write) and starts at once. Forked right away (first call), while the caller's state is settled;
-        the previous child finishes the questions it was given, then exits."""
+        (copy-on-write) and is ready at once. The fork happens here (the executor forks on its first task),
+        not at some later question; the previous child finishes the questions it was given, then exits."""
         with self._proc_lock:
             proc = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
                                        initializer=_child_init, initargs=(self, os.getpid()))
