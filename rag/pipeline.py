@@ -108,7 +108,6 @@ class Pipeline:
         self._proc: ProcessPoolExecutor | None = None
         self._proc_lock = threading.Lock()
         self._load()
-        self.in_child = False           # see start_child(): the web app answers in a forked child process
 
     def _load(self, force: bool = False) -> None:
         s = self.settings
@@ -153,13 +152,17 @@ class Pipeline:
         return (s.ask_process and s.backend == "extractive" and not (s.embedder == "e5" and s.embed_runtime == "torch")
                 and "fork" in multiprocessing.get_all_start_methods())
 
+    @property
+    def in_child(self) -> bool:
+        """Questions are answered in the forked child process (after ``start_child``)."""
+        return self._proc is not None
+
     def start_child(self) -> bool:
         """From now on answer submitted questions in a forked child process, if the settings allow
         (``_wants_child``); True if so. Call it once everything is loaded and before any threads start
         (app.py does, just before the web server); the CLI tools and tests answer in-process."""
         if not self.in_child and self._wants_child():
             self._fork_child()
-            self.in_child = True
         return self.in_child
 
     def _fork_child(self) -> None:
