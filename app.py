@@ -25,7 +25,7 @@ import gradio as gr  # noqa: E402
 from fastapi import FastAPI, Request  # noqa: E402
 from fastapi.responses import FileResponse, HTMLResponse, Response  # noqa: E402
 
-from rag.api import RateLimiter, answer_json, create_api  # noqa: E402
+from rag.api import RateLimiter, ask_json, create_api  # noqa: E402
 from rag.feedback import FeedbackStore  # noqa: E402
 from rag.pipeline import Pipeline, QuestionError  # noqa: E402
 from rag.settings import Settings, get_settings  # noqa: E402
@@ -202,10 +202,9 @@ def _rating(liked) -> str | None:
 
 def answer_turn(pipeline: Pipeline, question: str, history: list[dict], doc: str | None, stream_cb=None) -> tuple:
     """A chat turn's work, run by ``pipeline.submit`` (in its child process with the extractive backend):
-    the answer text, its JSON and the rendered message -- all of it off the web server's event loop."""
-    ans = pipeline.ask(question, history=history, doc_filter=doc or None, stream_cb=stream_cb)
-    data = answer_json(pipeline, ans)
-    return ans.answer, data, answer_html(data, "c" + uuid.uuid4().hex[:10])
+    the answer's JSON (as /api/ask) and the rendered message -- all of it off the web server's event loop."""
+    data = ask_json(pipeline, question, history, doc or None, stream_cb)
+    return data, answer_html(data, "c" + uuid.uuid4().hex[:10])
 
 
 def new_state() -> dict:
@@ -290,7 +289,8 @@ def build_ui(pipeline: Pipeline, store: FeedbackStore, limiter: RateLimiter) -> 
             async for text in stream.texts(STREAM_EVERY):
                 chat, shown = with_reply(chat, streaming_html(text)), True
                 yield "", chat, gr.skip()
-            final, data, message_html = await work   # re-raises the worker's exception, shown as a short notice
+            data, message_html = await work   # re-raises the worker's exception, shown as a short notice
+            final = data["answer"]
             if open_chats <= TYPE_MAX_OPEN and not shown:     # arrived whole (extractive): type it out
                 step = max(6, -(-len(final) // TYPE_STEPS))
                 for i in range(step, len(final), step):

@@ -203,9 +203,9 @@ def clause_context(pipeline, doc_id: str, start: int, end: int) -> tuple[str, st
     return before, after
 
 
-def ask_json(pipeline, question: str, history: list[dict], doc_filter) -> dict:
+def ask_json(pipeline, question: str, history: list[dict], doc_filter, stream_cb=None) -> dict:
     """/api/ask's work, run by ``pipeline.submit`` (possibly in its child process): the answer as JSON."""
-    return answer_json(pipeline, pipeline.ask(question, history=history, doc_filter=doc_filter))
+    return answer_json(pipeline, pipeline.ask(question, history=history, doc_filter=doc_filter, stream_cb=stream_cb))
 
 
 def retrieve_json(pipeline, question: str, k: int | None, doc_filter) -> list[dict]:
