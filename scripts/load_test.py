@@ -60,9 +60,21 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def latency_summary(lat: list[float]) -> dict:
-    """p50/p95/p99/max of latencies in seconds (rounded to ms)."""
+    """p50/p95/p99/max/mean of latencies in seconds (rounded to ms)."""
     return {"p50": round(percentile(lat, 50), 3), "p95": round(percentile(lat, 95), 3),
-            "p99": round(percentile(lat, 99), 3), "max": round(max(lat), 3) if lat else None}
+            "p99": round(percentile(lat, 99), 3), "max": round(max(lat), 3) if lat else None,
+            "mean": round(sum(lat) / len(lat), 3) if lat else None}
+
+
+def tally(outcome: Counter, ok_key: str, total: int, wall: float, lat: list[float]) -> dict:
+    """A closed-loop phase's result: requests not finished within max-seconds count as errors."""
+    finished = sum(outcome.values())
+    if finished < total:
+        outcome["not-finished (max-seconds)"] += total - finished
+    ok = outcome.get(ok_key, 0)
+    return {"ok": ok, "errors": {k: v for k, v in outcome.items() if k != ok_key},
+            "wall_s": round(wall, 1), "throughput_rps": round(ok / wall, 2) if wall else 0.0,
+            "latency_s": latency_summary(lat)}
 
 
 async def run_bounded(coros: list, max_seconds: float) -> float:
@@ -221,14 +233,7 @@ async def rest_load(url: str, questions: list[str], users: int, per_user: int, t
 
         wall = await run_bounded([user(p) for p in plans], max_seconds)
 
-    total = users * per_user
-    finished = sum(outcome.values())
-    if finished < total:
-        outcome["not-finished (max-seconds)"] += total - finished
-    ok = outcome.get("200", 0)
-    return {"requests": total, "ok": ok, "errors": {k: v for k, v in outcome.items() if k != "200"},
-            "wall_s": round(wall, 1), "throughput_rps": round(ok / wall, 2) if wall else 0.0,
-            "latency_s": {**latency_summary(lat), "mean": round(sum(lat) / len(lat), 3) if lat else None},
+    return {"requests": users * per_user, **tally(outcome, "200", users * per_user, wall, lat),
             "server_ms": {"p50": round(percentile(server_ms, 50), 1), "p95": round(percentile(server_ms, 95), 1)},
             "sample_errors": bad_bodies[:5]}
 
@@ -271,7 +276,8 @@ async def gradio_turn(client, fn_index: int, types: list[str], session: str, que
     async with client.post("/gradio_api/queue/join", json={"data": chat_inputs(types, question, chat),
                                                            "fn_index": fn_index, "event_data": None,
                                                            "session_hash": session}) as r:
-        status, body = r.status, await r.text()
+        status = r.status
+        await r.read()
     if status != 200:
         return f"join {status}", time.perf_counter() - t, chat
     last = None
@@ -326,14 +332,7 @@ async def gradio_load(url: str, questions: list[str], users: int, per_user: int,
                 longest = max(longest, len(chat))
 
         wall = await run_bounded([user(p) for p in plans], max_seconds)
-    total = users * per_user
-    finished = sum(outcome.values())
-    if finished < total:
-        outcome["not-finished (max-seconds)"] += total - finished
-    ok = outcome.get("ok", 0)
-    return {"turns": total, "users": users, "ok": ok, "errors": {k: v for k, v in outcome.items() if k != "ok"},
-            "wall_s": round(wall, 1), "throughput_rps": round(ok / wall, 2) if wall else 0.0,
-            "latency_s": {**latency_summary(lat), "mean": round(sum(lat) / len(lat), 3) if lat else None},
+    return {"turns": users * per_user, "users": users, **tally(outcome, "ok", users * per_user, wall, lat),
             "longest_conversation_messages": longest, "inputs": types}
 
 
