@@ -10,19 +10,13 @@ import pytest
 import app as webapp
 from rag.api import RateLimiter
 from rag.feedback import FeedbackStore
+from tests.doubles import chat_handler, run_turn as turn
 
 Q = "“33618”是什么？"
 
 
 def chat_respond(pipeline, tmp_path, limit: int = 1000):
-    demo = webapp.build_ui(pipeline, FeedbackStore(tmp_path / "fb.sqlite3"), RateLimiter(limit))
-    return next(f.fn for f in demo.fns.values() if getattr(f.fn, "__name__", "") == "respond")
-
-
-def turn(respond, message, state, doc=""):
-    async def run():
-        return [out async for out in respond(message, state, doc, None)]
-    return asyncio.run(run())
+    return chat_handler(webapp.build_ui(pipeline, FeedbackStore(tmp_path / "fb.sqlite3"), RateLimiter(limit)))
 
 
 def contents(chat) -> list[str]:

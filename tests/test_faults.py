@@ -3,7 +3,6 @@ a damaged or foreign index at pipeline start, bad corpus files, and the feedback
 and a SIGKILL mid-write."""
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 import logging
@@ -31,7 +30,7 @@ from rag.index import IndexError_, _sha, load_index
 from rag.llm import UNAVAILABLE
 from rag.pipeline import Pipeline
 from rag.settings import Settings
-from tests.doubles import RunsNow
+from tests.doubles import RunsNow, chat_handler, run_turn
 from tests.fake_openai_server import SLOW_SECONDS, FakeServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -448,10 +447,7 @@ def test_secrets_never_in_logs_or_responses(fake_pipeline, fake_settings, llm_se
                 assert r.status_code == 500 and r.json()["error"]["code"] == "internal_error"
                 seen.append(r.text + json.dumps(dict(r.headers)))
         demo = webapp.build_ui(boom, FeedbackStore(s.feedback_db), RateLimiter(100))
-        respond = next(f.fn for f in demo.fns.values() if getattr(f.fn, "__name__", "") == "respond")
-        async def turn():
-            return [out async for out in respond("綦江的目标？", None, "", None)]
-        outputs = asyncio.run(turn())
+        outputs = run_turn(chat_handler(demo), "綦江的目标？")
         seen.append(json.dumps(outputs, ensure_ascii=False, default=str))
         assert "服务暂时出错" in seen[-1]
         # 2. the LLM server failing and echoing our Authorization header, and a dead LLM

@@ -118,21 +118,17 @@ def webapp():
 @pytest.fixture(scope="module")
 def chat_turn(webapp, fake_pipeline, tmp_path_factory):
     """The chat's own turn handler (app.respond), answers shown whole (no typing: same HTML, fewer updates)."""
-    import asyncio
-
     from rag.api import RateLimiter
     from rag.feedback import FeedbackStore
+    from tests.doubles import chat_handler, run_turn
 
-    demo = webapp.build_ui(fake_pipeline, FeedbackStore(tmp_path_factory.mktemp("chat") / "fb.sqlite3"),
-                           RateLimiter(100_000))
-    respond = next(f.fn for f in demo.fns.values() if getattr(f.fn, "__name__", "") == "respond")
+    respond = chat_handler(webapp.build_ui(fake_pipeline, FeedbackStore(tmp_path_factory.mktemp("chat") / "fb.sqlite3"),
+                                           RateLimiter(100_000)))
 
     def turn(question, doc):
-        async def run():
-            return [out async for out in respond(question, None, doc, None)]
         saved, webapp.TYPE_MAX_OPEN = webapp.TYPE_MAX_OPEN, 0
         try:
-            return asyncio.run(run())
+            return run_turn(respond, question, None, doc)
         finally:
             webapp.TYPE_MAX_OPEN = saved
     return turn
