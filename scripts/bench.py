@@ -32,6 +32,7 @@ def main() -> int:
     ap.add_argument("--skip-cold", action="store_true", help="don't time a cold build (uses the project index)")
     args = ap.parse_args()
 
+    from eval.golden import load_golden
     from rag.chunk import Chunker
     from rag.corpus import load_corpus
     from rag.embed import get_embedder
@@ -56,7 +57,7 @@ def main() -> int:
             out["warm_check_s"] = round(time.perf_counter() - t, 2)
             out["warm_reembedded_chunks"] = 0 if rep2 is None else rep2.embedded_chunks
     p = Pipeline(s, progress=True, embedder=emb)
-    qs = [json.loads(l)["question"] for l in (ROOT / "eval" / "golden.jsonl").read_text(encoding="utf-8").splitlines() if l.strip()]
+    qs = [item["question"] for item in load_golden(ROOT / "eval" / "golden.jsonl")]
     qs = (qs * (1 + args.queries // max(1, len(qs))))[: args.queries]
     p.retrieve(qs[0])
     r, a = [], []

@@ -50,8 +50,9 @@ def corpus_slices(n: int, chars: int) -> list[str]:
 
 
 def golden_questions() -> list[str]:
-    lines = (ROOT / "eval" / "golden.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line)["question"] for line in lines if line.strip()]
+    from eval.golden import load_golden
+
+    return [item["question"] for item in load_golden(ROOT / "eval" / "golden.jsonl")]
 
 
 def load() -> str:

@@ -89,13 +89,14 @@ async def run_bounded(coros: list, max_seconds: float) -> float:
 
 
 def load_questions(path: Path) -> list[str]:
-    qs = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            qs.append(json.loads(line)["question"])
-    if not qs:
-        raise SystemExit(f"no questions in {path}")
-    return qs
+    """The questions of a golden file (eval/golden.py checks it); a clear exit when it is unusable."""
+    sys.path.insert(0, str(ROOT))
+    from eval.golden import GoldenError, load_golden
+
+    try:
+        return [item["question"] for item in load_golden(path)]
+    except GoldenError as e:
+        raise SystemExit(f"load_test: {e}") from None
 
 
 def proc_tree(pid: int) -> list[int]:
