@@ -58,6 +58,8 @@ def cmd_index(args) -> int:
         else:
             print(f"索引已是最新 / index up to date: {len(p.corpus.documents)} documents, {len(p.index.chunks)} chunks, "
                   f"0 re-embedded; {time.perf_counter() - t:.1f} s")
+            for problem in p.stats()["problems"]:
+                print(f"  {problem['status']}: {problem['detail']}")
             return 0
     print(p.build_report.summary())
     return 0

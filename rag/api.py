@@ -146,10 +146,16 @@ class HitOut(BaseModel):
     match_text: str = ""
 
 
+class HealthProblem(BaseModel):
+    status: str          # not_loaded | plain_paragraphs | not_indexed
+    detail: str          # "file: reason"
+
+
 class HealthOut(BaseModel):
     status: str
     documents: int
     chunks: int
+    problems: list[HealthProblem] = []
 
 
 class DocumentOut(BaseModel):

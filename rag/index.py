@@ -23,10 +23,10 @@ import numpy as np
 from .chunk import Chunker
 from .corpus import Corpus, normalize
 from .lexicon import GlossaryEntry, Lexicon, domain_terms, glossary_from_chunks
-from .parse import parse
+from .parse import parse, plain_parse
 from .schema import Chunk
 
-FORMAT = 4                      # bump when the on-disk layout or the parser's output changes
+FORMAT = 5                      # bump when the on-disk layout or the parser's output changes
 MANIFEST = "manifest.json"
 INDEX_FILES = ("chunks.jsonl", "vectors.npy", "lexicon.json")
 log = logging.getLogger(__name__)
@@ -46,6 +46,9 @@ class BuildReport:
     embedded_chunks: int
     seconds: float
     skipped: list[str] = field(default_factory=list)   # corpus errors: documents that could not be loaded
+    # documents whose structure could not be read: indexed as plain paragraphs, or (both failed) not indexed
+    fallback: list[str] = field(default_factory=list)
+    unparsed: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         s = (f"索引完成 / index ready: {self.documents} documents, {self.chunks} chunks; "
@@ -53,6 +56,10 @@ class BuildReport:
              f"reused {len(self.reused_documents)}, removed {len(self.removed_documents)}; {self.seconds:.1f} s")
         if self.skipped:
             s += "; skipped: " + " | ".join(self.skipped)
+        if self.fallback:
+            s += "; indexed as plain paragraphs: " + " | ".join(self.fallback)
+        if self.unparsed:
+            s += "; not indexed: " + " | ".join(self.unparsed)
         return s
 
 
@@ -248,12 +255,16 @@ def build_index(corpus: Corpus, embedder, chunker: Chunker, index_dir: Path, pro
     for doc in corpus.documents:
         docs_meta[doc.doc_id] = {"sha256": doc.sha256, "title": doc.title, "file": doc.meta.get("file", "")}
         if prev and prev_docs.get(doc.doc_id, {}).get("sha256") == doc.sha256:
+            docs_meta[doc.doc_id].update({k: v for k, v in prev_docs[doc.doc_id].items() if k.startswith("parse")})
             idx = [i for i, c in enumerate(prev[1]) if c.doc_id == doc.doc_id]
             all_chunks.extend(prev[1][i] for i in idx)
             all_vecs.append(prev[2][idx])
             reused.append(doc.doc_id)
             continue
-        chunks = chunker.chunk(doc, parse(doc))
+        chunks, status, reason = chunk_document(doc, chunker)
+        if status != "structure":
+            docs_meta[doc.doc_id].update(parse=status, parse_error=reason)
+            log.warning("%s: %s (%s)", doc.meta.get("file", doc.doc_id), status, reason)
         to_embed.append((len(all_vecs), chunks))
         all_chunks.extend(chunks)
         all_vecs.append(None)  # filled below
@@ -274,8 +285,32 @@ def build_index(corpus: Corpus, embedder, chunker: Chunker, index_dir: Path, pro
     _write_atomic(index_dir, all_chunks, vectors, manifest, lexicon.terms)
     index = Index(all_chunks, vectors, manifest, lexicon)
     report = BuildReport(len(corpus.documents), len(all_chunks), embedded, reused, removed, len(texts),
-                         time.perf_counter() - t0, list(corpus.errors))
+                         time.perf_counter() - t0, list(corpus.errors), *parse_problems(manifest))
     return index, report
+
+
+def chunk_document(doc, chunker: Chunker) -> tuple[list[Chunk], str, str]:
+    """Chunks of one document and how its structure was read: ``structure`` (the parser), ``paragraphs``
+    (the parser failed: one clause per paragraph, exact offsets, no headings) or ``skipped`` (both failed:
+    not indexed). One odd document never stops the build of the others; the reason is kept for the
+    summary and /api/health."""
+    try:
+        return chunker.chunk(doc, parse(doc)), "structure", ""
+    except Exception as e:          # noqa: BLE001 -- any parser bug; the fallback below is the safety net
+        reason = f"{type(e).__name__}: {e}"
+    try:
+        return chunker.chunk(doc, plain_parse(doc)), "paragraphs", reason
+    except Exception as e:          # noqa: BLE001
+        return [], "skipped", f"{reason}; paragraphs: {type(e).__name__}: {e}"
+
+
+def parse_problems(manifest: dict) -> tuple[list[str], list[str]]:
+    """("file: reason" of documents indexed as plain paragraphs, the same for documents not indexed)."""
+    out: dict[str, list[str]] = {"paragraphs": [], "skipped": []}
+    for doc_id, d in manifest.get("docs", {}).items():
+        if d.get("parse") in out:
+            out[d["parse"]].append(f"{d.get('file') or doc_id}: {d.get('parse_error', '')}")
+    return out["paragraphs"], out["skipped"]
 
 
 def _embed_with_progress(embedder, texts: list[str], progress: bool, batch: int = 32) -> np.ndarray:

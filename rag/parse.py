@@ -77,7 +77,10 @@ def _strip_line(off: int, line: str) -> tuple[str, list[int]]:
 
 
 def _join(a: str, b: str) -> str:
-    return " " if a and b and a[-1].isascii() and a[-1].isalnum() and b[0].isascii() and b[0].isalnum() else ""
+    """What a line break between ``a`` and ``b`` stands for once joined: a space between two Latin words,
+    nothing otherwise -- in Chinese text, and where a number or a subscript was set on its own line
+    ("PM\n2.5\n）", "M\n2增长" in the 2014/2017/2019 national reports: PM2.5, M2)."""
+    return " " if a and b and a[-1].isascii() and a[-1].isalpha() and b[0].isascii() and b[0].isalpha() else ""
 
 
 def paragraphs(text: str, wrapped: bool) -> list[Para]:
@@ -314,13 +317,33 @@ def _parse_table(doc: Document, paras: list[Para], i: int, st: _State, out: list
 
 def align(orig: str, sub: str) -> list[int]:
     """Offsets in ``orig`` of each character of ``sub``, where ``sub`` is ``orig`` with some
-    whitespace (joined hard line breaks) or page markers removed. Raises ValueError otherwise."""
+    whitespace (joined hard line breaks) or page markers removed. A whitespace character of ``sub``
+    matches any whitespace of ``orig``: joining "PM" / "2.5" across a line break keeps a space where
+    the original has the newline. Raises ValueError otherwise."""
     out, j = [], 0
+    n = len(orig)
     for ch in sub:
-        while j < len(orig) and orig[j] != ch:
-            j += 1
-        if j >= len(orig):
+        if ch.isspace():
+            while j < n and not orig[j].isspace():
+                j += 1
+        else:
+            while j < n and orig[j] != ch:
+                j += 1
+        if j >= n:
             raise ValueError("text is not a subsequence of the original")
         out.append(j)
         j += 1
+    return out
+
+
+def plain_parse(doc: Document) -> list[Clause]:
+    """The fallback when ``parse`` fails on a document: one clause per paragraph (a run of non-blank
+    lines), no headings, offsets exactly those of the lines. Located as 第N段 (the paragraph's ordinal)."""
+    out: list[Clause] = []
+    n = 0
+    for p in paragraphs(doc.text, wrapped=False):
+        if len(p.text) < MIN_CHARS:
+            continue
+        n += 1
+        out.append(Clause(doc.doc_id, "paragraph", f"第{n}段", (), p.text, p.start, p.end))
     return out

@@ -200,4 +200,13 @@ class Pipeline:
             self._proc.shutdown(wait=True)
 
     def stats(self) -> dict:
-        return {"status": "ok", "documents": len(self.corpus.documents), "chunks": len(self.index.chunks)}
+        """/api/health: counts, and every document that is not fully indexed, with the reason
+        (``problems``: not loaded, indexed as plain paragraphs, or not indexed)."""
+        from .index import parse_problems
+
+        fallback, unparsed = parse_problems(self.index.manifest)
+        problems = ([{"status": "not_loaded", "detail": e} for e in self.corpus.errors]
+                    + [{"status": "plain_paragraphs", "detail": e} for e in fallback]
+                    + [{"status": "not_indexed", "detail": e} for e in unparsed])
+        return {"status": "ok", "documents": len(self.corpus.documents), "chunks": len(self.index.chunks),
+                "problems": problems}

@@ -69,7 +69,7 @@ def assert_error(r, status: int, code: str | None = None) -> dict:
 def test_health_counts(client, pipeline):
     r = client.get("/api/health")
     assert r.status_code == 200
-    assert r.json() == {"status": "ok", "documents": 5, "chunks": len(pipeline.index.chunks)}
+    assert r.json() == {"status": "ok", "documents": 5, "chunks": len(pipeline.index.chunks), "problems": []}
     assert r.json()["chunks"] > 100
 
 
