@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -12,6 +13,15 @@ from .metrics import TYPES, docs_of, norm_kw, strip_ws
 
 REQUIRED = {"id": str, "question": str, "answer": str, "answer_keywords": list, "evidence": list,
             "doc": (str, list), "location": str, "type": str}
+
+
+SPLITS = ("dev", "test")
+
+
+def split_of(item_id: str) -> str:
+    """The fixed dev/test split: the first byte of the id's SHA-256, even -> dev, odd -> test. Rules are tuned
+    and the refusal model is fit on dev only; the test half is looked at to report (and by the gate)."""
+    return "dev" if hashlib.sha256(item_id.encode("utf-8")).digest()[0] % 2 == 0 else "test"
 
 
 class GoldenError(ValueError):
@@ -48,6 +58,9 @@ def schema_errors(obj) -> list[str]:
         errs.append("unanswerable items must have empty evidence")
     if obj["type"] != "unanswerable" and not obj["evidence"]:
         errs.append("answerable items need at least one evidence string")
+    for key in ("style", "topic_doc"):
+        if key in obj and not (isinstance(obj[key], str) and obj[key].strip()):
+            errs.append(f"'{key}' must be a non-empty string")
     hist = obj.get("history")
     if hist is not None and not (isinstance(hist, list) and all(
             isinstance(h, dict) and h.get("role") in ("user", "assistant") and isinstance(h.get("content"), str) for h in hist)):

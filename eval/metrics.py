@@ -149,6 +149,22 @@ def score_item(item: dict, ranked_texts: Sequence[str], answer: dict, corpus_tex
     return out
 
 
+def about_docs(item: dict) -> set[str]:
+    """Documents an item is about: its evidence documents, or for an unanswerable item the document whose
+    topic it is near (``topic_doc``); empty when the item says neither."""
+    return set(docs_of(item)) | ({item["topic_doc"]} if item.get("topic_doc") else set())
+
+
+def off_subject(record: dict) -> bool | None:
+    """An answered item whose first citation is from a document the item is not about (None: not answered,
+    or the item names no document)."""
+    about = about_docs(record)
+    cites = record.get("citations") or []
+    if record.get("refused") or not cites or not about:
+        return None
+    return cites[0].get("doc_id") not in about
+
+
 def failed(s: dict) -> bool:
     """An item fails when any of its checks fails (used to put failing cases first)."""
     if not s["answerable"]:
@@ -214,6 +230,12 @@ def aggregate(scored: Sequence[dict]) -> dict:
                            "all_docs@5": mean(s["all_docs@5"] for s in cross),
                            "all_docs@10": mean(s["all_docs@10"] for s in cross)},
     }
+    judged = [o for o in (off_subject(s) for s in scored) if o is not None]
+    metrics["off_subject_rate"] = mean(judged)
+    metrics["off_subject_n"] = len(judged)
+    styles = sorted({s.get("style") for s in scored if s.get("style")})
+    if styles:
+        metrics["by_style"] = {st: _group([s for s in scored if s.get("style") == st]) for st in styles}
     by_doc: dict[str, list[dict]] = defaultdict(list)
     for s in scored:
         for d in docs_of(s):

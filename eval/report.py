@@ -34,6 +34,27 @@ def summary_table(m: dict) -> str:
     return table([f"metric (n={m['n']})", "value"], rows)
 
 
+SPLIT_ROWS = [("hit@1", ("retrieval", "hit@1")), ("hit@5", ("retrieval", "hit@5")), ("mrr@10", ("retrieval", "mrr@10")),
+              ("keyword_accuracy", ("answer", "keyword_accuracy")), ("citation_validity", ("answer", "citation_validity")),
+              ("citation_hit", ("answer", "citation_hit")), ("refusal accuracy", ("refusal", "accuracy")),
+              ("false_refusal_rate", ("refusal", "false_refusal_rate")), ("off_subject_rate", ("off_subject_rate",)),
+              ("ask p50 (ms)", ("latency_ms", "ask_p50"))]
+
+
+def _get(m: dict, path: tuple[str, ...]):
+    for k in path:
+        m = m.get(k) if isinstance(m, dict) else None
+    return m
+
+
+def split_table(m: dict) -> str:
+    """dev and test side by side (tune on dev; the gate and the report's claims use test)."""
+    cols = ["all"] + list(m.get("splits", {}))
+    ms = [m] + [m["splits"][c] for c in cols[1:]]
+    header = [f"metric"] + [f"{c} (n={x['n']})" for c, x in zip(cols, ms)]
+    return table(header, [[name] + [_get(x, path) for x in ms] for name, path in SPLIT_ROWS])
+
+
 def group_table(groups: dict, first: str) -> str:
     cols = ["n", "hit@5", "mrr@10", "keyword_accuracy", "citation_hit", "false_refusal_rate", "refusal_accuracy"]
     return table([first] + cols, [[name] + [g.get(c) for c in cols] for name, g in groups.items()])
@@ -45,7 +66,11 @@ def ablation_table(rows: list[dict]) -> str:
 
 
 def console_summary(m: dict) -> str:
-    return summary_table(m) + "\n\n" + group_table(m["by_type"], "type")
+    out = split_table(m) if m.get("splits") else summary_table(m)
+    out += "\n\n" + group_table(m["by_type"], "type")
+    if m.get("by_style"):
+        out += "\n\n" + group_table(m["by_style"], "style")
+    return out
 
 
 # ----------------------------------------------------------------------------- files
@@ -120,8 +145,13 @@ def write_report(out: Path, header: str, m: dict, records: list[dict], ablations
         parts += ["## Retrieval ablations (answerable items, same embedder, same queries)", ablation_table(ablations),
                   "hit@k is computed against the chunk text each pipeline returns. llama-index top-2 returns two nodes, "
                   "so its hit@5 column is hit@2 and mrr/recall are @2; top-5 columns are @5."]
-    parts += ["## Summary", summary_table(m), "## By question type", group_table(m["by_type"], "type"),
-              "## By document (cross-document items count for each of their documents)", group_table(m["by_doc"], "document")]
+    if m.get("splits"):
+        parts += ["## Dev and test halves (rules and the refusal model are tuned on dev; claims are made on test)",
+                  split_table(m)]
+    parts += ["## Summary", summary_table(m), "## By question type", group_table(m["by_type"], "type")]
+    if m.get("by_style"):
+        parts += ["## By phrasing style", group_table(m["by_style"], "style")]
+    parts += ["## By document (cross-document items count for each of their documents)", group_table(m["by_doc"], "document")]
     cross = m["cross_document"]
     if cross["n"]:
         parts += [f"## Cross-document items (n={cross['n']})",

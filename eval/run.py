@@ -6,6 +6,7 @@ import time
 from tqdm import tqdm
 
 from . import metrics as M
+from .golden import split_of
 
 K = M.K_MAX
 
@@ -41,7 +42,8 @@ def run_item(pipeline, item: dict, texts: dict[str, str]) -> dict:
     scored = M.score_item(item, ranked, answer, texts)
     by_doc = M.evidence_by_doc(item, texts)
     return {
-        "id": item["id"], "type": item["type"], "doc": item["doc"], **scored,
+        "id": item["id"], "type": item["type"], "doc": item["doc"], "split": split_of(item["id"]),
+        "style": item.get("style"), "topic_doc": item.get("topic_doc"), **scored,
         "failed": M.failed(scored), "retrieve_ms": round(retrieve_ms, 1), "ask_ms": round(ask_ms, 1),
         "question": item["question"], "history": history or None, "query": query,
         "expected": item["answer"], "answer_keywords": item["answer_keywords"], "evidence": item["evidence"],
@@ -67,7 +69,8 @@ def run(pipeline, items: list[dict], progress: bool = True) -> list[dict]:
             out.append(run_item(pipeline, item, texts))
         except QuestionError as e:           # a golden question the pipeline rejects counts as a failure
             empty = {"answer": "", "refused": False, "citations": []}
-            out.append({"id": item["id"], "type": item["type"], "doc": item["doc"],
+            out.append({"id": item["id"], "type": item["type"], "doc": item["doc"], "split": split_of(item["id"]),
+                        "style": item.get("style"), "topic_doc": item.get("topic_doc"),
                         **M.score_item(item, [], empty, texts), "failed": True, "error": str(e),
                         "question": item["question"], "query": item["question"], "retrieved": []})
     return out

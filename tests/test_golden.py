@@ -11,8 +11,9 @@ from eval.metrics import TYPES, docs_of
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "eval" / "golden.jsonl"
-MIN_TYPE = {"factual_number": 60, "factual_entity": 30, "list": 20, "definition": 20, "why_how": 15,
-            "cross_document": 15, "unanswerable": 25}
+MIN_TYPE = {"factual_number": 150, "factual_entity": 50, "list": 50, "definition": 35, "why_how": 40,
+            "cross_document": 35, "unanswerable": 150}
+STYLES = {"formal", "colloquial", "dialect", "typo", "traditional", "fullwidth", "followup", "long", "abbrev"}
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,10 @@ def test_unanswerable_items_have_empty_evidence(items):
 
 
 def test_required_counts(items, corpus):
-    assert len(items) >= 200
+    assert len(items) >= 600
+    assert sum(it["type"] == "unanswerable" for it in items) >= 150
+    # written the way citizens ask: colloquial, dialect, typos, traditional characters, full width, follow-ups …
+    assert sum(it.get("style") not in (None, "formal") for it in items) >= 200
     types = Counter(it["type"] for it in items)
     for t, need in MIN_TYPE.items():
         assert types[t] >= need, f"{t}: {types[t]} < {need}"
@@ -74,3 +78,23 @@ def test_load_golden_names_file_and_line(tmp_path):
         load_golden(p)
     with pytest.raises(GoldenError, match="not found"):
         load_golden(tmp_path / "missing.jsonl")
+
+
+def test_styles_and_splits(items):
+    from eval.golden import split_of
+
+    assert {it["style"] for it in items} <= STYLES
+    assert all(it["style"] != "followup" or it.get("history") for it in items)
+    halves = Counter(split_of(it["id"]) for it in items)
+    assert set(halves) == {"dev", "test"} and min(halves.values()) >= 0.4 * len(items)
+    for half in ("dev", "test"):        # each half has enough unanswerable and citizen-style items to report on
+        part = [it for it in items if split_of(it["id"]) == half]
+        assert sum(it["type"] == "unanswerable" for it in part) >= 60
+        assert sum(it["style"] != "formal" for it in part) >= 100
+
+
+def test_split_is_fixed_by_id():
+    from eval.golden import split_of
+
+    assert [split_of(i) for i in ("C001", "C002", "U001", "Q101")] == [split_of(i) for i in ("C001", "C002", "U001", "Q101")]
+    assert {split_of(f"X{i}") for i in range(20)} == {"dev", "test"}
