@@ -14,6 +14,7 @@ from .index import Index
 from .ingest import converted_marker
 from .lexicon import match_glossary
 from .schema import Chunk, Hit
+from .scope import corpus_scopes
 
 MODES = ("fused", "bm25", "dense", "lexical")   # lexical = word BM25 + bigram BM25, no dense
 
@@ -77,6 +78,8 @@ class Retriever:
         self.texts = {d.doc_id: d.text for d in corpus.documents}
         self.titles = {d.doc_id: d.title for d in corpus.documents}
         self.markers = {d.doc_id: converted_marker(d.meta) for d in corpus.documents}   # （由PDF转换）
+        self.scopes = corpus_scopes(corpus)           # region, plan period, review year of each document
+        self._masks: dict[tuple[str, ...], np.ndarray] = {}
 
     # -- signals ------------------------------------------------------------------------
     def named_docs(self, question: str) -> list[str]:
@@ -96,7 +99,9 @@ class Retriever:
     def retrieve(self, question: str, k: int = 5, doc_filter: str | list[str] | None = None) -> list[Hit]:
         return self.search(question, k, doc_filter)[0]
 
-    def search(self, question: str, k: int = 5, doc_filter: str | list[str] | None = None) -> tuple[list[Hit], dict]:
+    def search(self, question: str, k: int = 5, doc_filter: str | list[str] | None = None,
+               prefer: list[str] | None = None) -> tuple[list[Hit], dict]:
+        """``prefer``: documents the question's time frame points at (they get the named-document prior)."""
         """Hits plus the signals the answerer uses to decide on refusal (best dense cosine, timings)."""
         if k < 1:
             raise ValueError("k must be >= 1")
@@ -104,17 +109,18 @@ class Retriever:
         t0 = time.perf_counter()
         fused: dict[int, float] = {}
         n = cfg.candidates
+        mask = self._mask(doc_filter)      # every ranker ranks only the allowed documents' chunks
         if cfg.mode in ("fused", "bm25", "lexical"):
             tokens = idx.lexicon.query_tokens(question)
-            for r, i in enumerate(self._ranks(idx.bm25_scores(tokens), n)):
+            for r, i in enumerate(self._ranks(self._masked(idx.bm25_scores(tokens), mask), n)):
                 fused[i] = fused.get(i, 0.0) + cfg.bm25_weight / (cfg.rrf_k + r + 1)
         if cfg.mode in ("fused", "lexical") and cfg.bigram_weight:
-            for r, i in enumerate(self._ranks(idx.bigram_scores(question), n)):
+            for r, i in enumerate(self._ranks(self._masked(idx.bigram_scores(question), mask), n)):
                 fused[i] = fused.get(i, 0.0) + cfg.bigram_weight / (cfg.rrf_k + r + 1)
         t1 = time.perf_counter()
         if cfg.mode in ("fused", "dense"):
             qvec = self.embedder.embed_queries([question])[0]
-            scores, ids = idx.dense_search(qvec, n)
+            scores, ids = idx.dense_search(qvec, n, None if mask is None else self._allowed_ids(doc_filter))
             for r, i in enumerate(ids):
                 if i >= 0:
                     fused[int(i)] = fused.get(int(i), 0.0) + cfg.dense_weight / (cfg.rrf_k + r + 1)
@@ -127,9 +133,10 @@ class Retriever:
                 i = idx.by_id[e.chunk_id]
                 fused[i] = fused.get(i, 0.0) + 1.0 / (cfg.rrf_k + 1)
         named = self.named_docs(question)
-        if named and cfg.doc_boost:
+        boosted = set(named) | set(prefer or ())
+        if boosted and cfg.doc_boost:
             for i in fused:
-                if idx.chunks[i].doc_id in named:
+                if idx.chunks[i].doc_id in boosted:
                     fused[i] *= 1.0 + cfg.doc_boost
         if doc_filter:
             allowed = {doc_filter} if isinstance(doc_filter, str) else set(doc_filter)
@@ -143,6 +150,32 @@ class Retriever:
                    "named_docs": named,
                    "timings_ms": {"bm25": (t1 - t0) * 1000, "dense": (t2 - t1) * 1000, "total": (time.perf_counter() - t0) * 1000}}
         return hits, signals
+
+    @staticmethod
+    def _key(doc_filter) -> tuple[str, ...] | None:
+        if not doc_filter:
+            return None
+        return (doc_filter,) if isinstance(doc_filter, str) else tuple(sorted(set(doc_filter)))
+
+    def _mask(self, doc_filter) -> np.ndarray | None:
+        """Boolean mask of the chunks of the allowed documents (cached per document set); None: all."""
+        key = self._key(doc_filter)
+        if key is None:
+            return None
+        if key not in self._masks:
+            if len(self._masks) > 256:
+                self._masks.clear()
+            allowed = set(key)
+            self._masks[key] = np.fromiter((c.doc_id in allowed for c in self.index.chunks), dtype=bool,
+                                           count=len(self.index.chunks))
+        return self._masks[key]
+
+    def _allowed_ids(self, doc_filter) -> np.ndarray:
+        return np.flatnonzero(self._mask(doc_filter)).astype("int64")
+
+    @staticmethod
+    def _masked(scores: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        return scores if mask is None else np.where(mask, scores, 0.0).astype(scores.dtype)
 
     def _diversify(self, order: list[int], named: list[str]) -> list[int]:
         """Put the best chunk of each named document first, then the rest in fused order."""
