@@ -11,17 +11,6 @@ from .golden import split_of
 K = M.K_MAX
 
 
-def retrieval_query(pipeline, question: str, history: list[dict] | None) -> str:
-    """The query ``ask`` retrieves with: the question, or its rule-based follow-up rewrite."""
-    from rag.answer import rewrite_followup
-    from rag.pipeline import clean_question
-
-    q = clean_question(question, pipeline.settings.max_question_chars)
-    if not history:
-        return q
-    return rewrite_followup(q, history, pipeline.retriever.aliases) or q
-
-
 def warm_up(pipeline) -> None:
     """One untimed call, so lazy model loading does not land in the first item's latency."""
     pipeline.retrieve("重庆2030年地区生产总值目标", K)
@@ -34,9 +23,9 @@ def run_item(pipeline, item: dict, texts: dict[str, str]) -> dict:
     t0 = time.perf_counter()
     answer = pipeline.ask(item["question"], history).to_json()
     ask_ms = (time.perf_counter() - t0) * 1000
-    query = answer.get("rewritten_query") or retrieval_query(pipeline, item["question"], history)
+    query = answer.get("rewritten_query") or item["question"]
     t0 = time.perf_counter()
-    hits = pipeline.retrieve(query, K)
+    hits = pipeline.retrieve(item["question"], K, history=history)     # retrieved as ask retrieves it
     retrieve_ms = (time.perf_counter() - t0) * 1000
     ranked = [h.text for h in hits]
     scored = M.score_item(item, ranked, answer, texts)

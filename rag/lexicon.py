@@ -100,10 +100,32 @@ class Lexicon:
         self.terms = sorted(set(terms))
         self._tok = jieba.Tokenizer()
         self._lock = threading.Lock()
+        self._pos = None
         with self._lock:
             self._tok.initialize()
             for t in self.terms:
                 self._tok.add_word(t, freq=2000)
+
+    def logprob(self, text: str) -> float:
+        """Log-probability of the best segmentation of ``text`` under jieba's unigram word model (its
+        dictionary plus the domain terms): how much ``text`` looks like Chinese words."""
+        if not text:
+            return 0.0
+        with self._lock:
+            dag = self._tok.get_DAG(text)
+            route: dict = {}
+            self._tok.calc(text, dag, route)
+        return float(route[0][0])
+
+    def pos_tokens(self, text: str) -> list[tuple[str, str]]:
+        """(word, part-of-speech flag) pairs by jieba.posseg with the domain dictionary (ns place, nr person,
+        nt organisation, nz other proper noun, m numeral, eng Latin)."""
+        import jieba.posseg
+
+        with self._lock:
+            if self._pos is None:
+                self._pos = jieba.posseg.POSTokenizer(self._tok)
+            return [(p.word, p.flag) for p in self._pos.lcut(normalize(text))]
 
     def general_freq(self, word: str) -> int:
         """How common a word is in general Chinese (jieba's dictionary frequency; 0 if unknown)."""

@@ -135,9 +135,14 @@ class Pipeline:
             self._fork_child()          # the child answers from a copy of the pipeline: give it the new index
         return self.build_report
 
-    def retrieve(self, question: str, k: int | None = None, doc_filter=None) -> list[Hit]:
+    def retrieve(self, question: str, k: int | None = None, doc_filter=None, history: list[dict] | None = None) -> list[Hit]:
+        """Hits for the question as ``ask`` retrieves them: normalised, a follow-up rewritten with ``history``,
+        within the documents its subject allows."""
         q = clean_question(question, self.settings.max_question_chars)
-        return self.retriever.retrieve(q, k or self.settings.top_k, doc_filter)
+        analysed = self.answerer.analyze(q, clean_history(history))
+        if analysed.garbage:
+            return []
+        return self.answerer.retrieve(analysed, k or self.settings.top_k, doc_filter)[0]
 
     def ask(self, question: str, history: list[dict] | None = None, doc_filter=None, stream_cb=None) -> Answer:
         q = clean_question(question, self.settings.max_question_chars)

@@ -48,8 +48,11 @@ class Settings(BaseSettings):
     backend: str = Field("extractive", description="extractive | openai | llama-cpp")
     context_chunks: int = Field(6, ge=1, le=20, description="chunks handed to the answerer")
     max_question_chars: int = Field(500, ge=10)
-    min_coverage: float = Field(0.45, ge=0.0, le=1.0,
-                                description="refuse when the best clauses cover less than this idf-weighted share of the question's terms")
+    home_region: str = Field("重庆市", description="the region a question that names no place is about (a region of "
+                             "rag/data/regions.json); documents of other regions do not answer it")
+    min_topic: float = Field(0.35, ge=0.0, le=1.0, description="idf-weighted share of the question's terms at which a "
+                             "clause counts as on its topic (for refusal notices that say what the documents do say)")
+    max_quoted: int = Field(4, ge=1, le=10, description="most clauses quoted in an extractive answer")
     llm_base_url: str = Field("http://127.0.0.1:8000/v1", description="OpenAI-compatible endpoint")
     llm_model: str = "qwen2.5-7b-instruct"
     llm_api_key: str = Field("", repr=False)

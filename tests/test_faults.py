@@ -302,7 +302,10 @@ def test_bad_corpus_files_are_named_and_others_load(bad_corpus, tmp_path, caplog
         assert name in caplog.text                                   # reported at start
     assert p.build_report.skipped == errors
     with TestClient(create_api(p, s), raise_server_exceptions=False) as c:
-        assert c.get("/api/health").json() == {"status": "ok", "documents": 2, "chunks": len(p.index.chunks)}
+        health = c.get("/api/health").json()
+        assert {k: health[k] for k in ("status", "documents", "chunks")} == {"status": "ok", "documents": 2,
+                                                                          "chunks": len(p.index.chunks)}
+        assert [x["detail"] for x in health["problems"]] == errors and {x["status"] for x in health["problems"]} == {"not_loaded"}
         assert c.post("/api/ask", json={"question": "2024年计划提出要新增多少城镇就业？"}).json()["citations"]
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="rag.pipeline"):

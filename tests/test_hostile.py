@@ -275,3 +275,35 @@ def test_hostile_feedback_and_export(client):
     rows = [json.loads(x) for x in jsonl.text.splitlines()]
     assert len(rows) == stored
     assert "\n=" not in csv_text.text.replace('"=', "")   # formula cells are prefixed with a quote
+
+
+# ------------------------------------------------------------------ garbage is refused, not answered
+# Entries with no question in them -- markup, scripts, emoji, SQL, paths, JSON fragments, long runs of one letter or
+# digit, a bare place name, instructions to the assistant: refused. Those marked * get the short notice
+# (请用中文描述…) with no citations; the others are refused after looking (their words are Chinese, but nothing in
+# the documents answers them).
+NO_QUESTION = ("H017 H018 H019 H021 H022 H023 H024 H025 H033* H035 H037 H038 H040* H049 H051 H053 H054 H055 H056 H057 "
+               "H059 H060 H061 H062 H063 H064 H065 H066 H067 H069 H070 H071 H072* H073 H074 H075 H076 H077 H078 H079 "
+               "H080 H081 H082 H083 H084* H085 H086 H087 H088 H092 H093 H094 H095 H097 H098 H099 H103 H104 H106 H107 "
+               "H110 H111 H112 H114 H115 H116 H117 H118 H119 H120 H121 H122 H123 H124 H125 H126 H127 H128 H129 H130 "
+               "H137 H139 H143").split()
+GARBAGE_NOTICE = {i.rstrip("*") for i in NO_QUESTION if i.endswith("*")} | {
+    i for i in NO_QUESTION if not i.endswith("*") and i not in {"H098", "H099", "H103", "H106", "H107"}}
+
+
+@pytest.mark.parametrize("entry_id", [i.rstrip("*") for i in NO_QUESTION])
+def test_input_without_a_question_is_refused(entry_id, fake_pipeline):
+    from rag.answer.compose import GARBAGE
+
+    e = next(x for x in ENTRIES if x["id"] == entry_id)
+    a = fake_pipeline.ask(e["question"] * e.get("repeat", 1), e.get("history") or [])
+    assert a.refused, (entry_id, a.answer[:80])
+    if entry_id in GARBAGE_NOTICE:
+        assert a.notice == GARBAGE and a.citations == [], (entry_id, a.notice)
+
+
+@pytest.mark.parametrize("entry_id", ["H015", "H031", "H032", "H039", "H044", "H050", "H058", "H109", "H133", "H142"])
+def test_a_real_question_inside_noise_is_still_asked(entry_id, fake_pipeline):
+    e = next(x for x in ENTRIES if x["id"] == entry_id)
+    q = fake_pipeline.answerer.analyze(e["question"] * e.get("repeat", 1), e.get("history") or [])
+    assert not q.garbage and q.terms, entry_id

@@ -1,0 +1,134 @@
+"""The answer stage, orchestrated: question analysis -> retrieval in the question's scope -> evidence
+verification -> calibrated decision -> composition (-> optional LLM synthesis over the same evidence)."""
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+
+from ..retrieve import Retriever
+from ..schema import Answer, Citation, Hit
+from ..scope import docs_in_scope, gazetteer
+from .compose import Composer
+from .decide import Decider, DecisionModel
+from .evidence import EvidenceConfig, EvidenceVerifier
+from .question import Question, QuestionAnalyzer, TermStats
+from .rules import Slot, default_rules
+from .spelling import Speller
+
+
+@lru_cache(maxsize=1)
+def _decision_model() -> DecisionModel | None:
+    return DecisionModel.load()
+
+
+def evidence_config(settings) -> EvidenceConfig:
+    return EvidenceConfig(min_topic=settings.min_topic, max_units=settings.max_quoted)
+
+
+class Answerer:
+    def __init__(self, retriever: Retriever, settings, analyzer: QuestionAnalyzer | None = None,
+                 verifier: EvidenceVerifier | None = None, decider: Decider | None = None,
+                 composer: Composer | None = None):
+        from ..llm import make_backend
+        from ..thesaurus import thesaurus
+
+        self.retriever = retriever
+        self.settings = settings
+        index = retriever.index
+        gaz = gazetteer()
+        self.home = settings.home_region
+        if self.home and self.home not in gaz.regions:
+            raise ValueError(f"home_region {self.home!r} is not a region of rag/data/regions.json")
+        config = evidence_config(settings)
+        stats = TermStats(index.idf, index.max_idf, index.substring_df, index.idf_of)
+        self.analyzer = analyzer or QuestionAnalyzer(
+            default_rules(), index.lexicon, stats, gaz, thesaurus(),
+            Speller(index.bigram_df, index.lexicon.logprob), retriever.aliases, self.home,
+            glossary_keys=[k for e in index.glossary for k in e.keys])
+        self.verifier = verifier or EvidenceVerifier(config, index.chunks, retriever.scopes, gaz, self.home)
+        self.decider = decider or Decider(_decision_model())
+        self.composer = composer or Composer(config, retriever.texts)
+        self.backend = make_backend(settings)
+
+    # -- public -------------------------------------------------------------------------------
+    def analyze(self, question: str, history: list[dict] | None = None, rewritten: str | None = None) -> Question:
+        return self.analyzer.run(question, history or [], rewritten)
+
+    def scope(self, q: Question, doc_filter=None) -> list[str]:
+        """The documents the question may be answered from (its subject), within the user's filter."""
+        docs = docs_in_scope(q.subject.places, q.subject.docs, self.retriever.scopes, gazetteer(), self.home)
+        if q.slot is Slot.DEFINITION and q.subject.docs:      # a term one document uses, another's glossary explains
+            docs += [d for d in docs_in_scope(q.subject.places, (), self.retriever.scopes, gazetteer(), self.home)
+                     if d not in docs]
+        if doc_filter:
+            allowed = {doc_filter} if isinstance(doc_filter, str) else set(doc_filter)
+            docs = [d for d in docs if d in allowed]
+        return docs
+
+    def retrieve(self, q: Question, k: int, doc_filter=None) -> tuple[list[Hit], dict]:
+        docs = self.scope(q, doc_filter)
+        if not docs:
+            return [], {"dense": [], "scope": []}
+        everything = len(docs) == len(self.retriever.scopes)
+        prefer = [d for d in docs if self.verifier.fits_document(q, d)]      # 2024年计划 for "2024年…要…"
+        hits, signals = self.retriever.search(q.query, k, None if everything else docs, prefer=prefer)
+        signals["scope"] = docs
+        return hits, signals
+
+    def ask(self, question: str, history: list[dict], doc_filter=None, stream_cb=None) -> Answer:
+        t0 = time.perf_counter()
+        llm_rewrite = None
+        if history and self.backend is not None:
+            from ..llm import rewrite_followup_llm
+
+            llm_rewrite = rewrite_followup_llm(question, history, self.backend)
+        q = self.analyze(question, history, llm_rewrite)
+        if q.garbage:
+            ans = self.composer.garbage(question)
+            hits = []
+            t1 = time.perf_counter()
+        elif q.parts:                       # several asks: each verified and decided on its own evidence
+            results = []
+            hits = []
+            for part in q.parts:
+                part_hits, signals = self.retrieve(part, self.settings.context_chunks, doc_filter)
+                verdict = self.verifier.run(part, part_hits, signals.get("dense", ()))
+                results.append((part, verdict, self.decider.run(verdict), part_hits))
+                hits += [h for h in part_hits if h not in hits]
+            t1 = time.perf_counter()
+            ans = self.composer.answer_parts(q, results)
+        else:
+            hits, signals = self.retrieve(q, self.settings.context_chunks, doc_filter)
+            t1 = time.perf_counter()
+            verdict = self.verifier.run(q, hits, signals.get("dense", ()))
+            decision = self.decider.run(verdict)
+            ans = (self.composer.answer(q, verdict, decision) if decision.answer
+                   else self.composer.refuse(q, verdict, decision, hits))
+        ans.question = question
+        ans.rewritten_query = q.rewritten
+        if self.backend is not None and not ans.refused:
+            from ..llm import synthesize
+
+            ans = synthesize(q.query, self.evidence_for_llm(ans, hits), ans, self.backend, stream_cb=stream_cb)
+        elif stream_cb is not None:
+            stream_cb(ans.answer)
+        ans.timings_ms = {**(ans.timings_ms or {}), "retrieve": round((t1 - t0) * 1000, 1),
+                          "answer": round((time.perf_counter() - t1) * 1000, 1)}
+        return ans
+
+    def evidence_for_llm(self, ans: Answer, hits: list[Hit]) -> list[Citation]:
+        """What an LLM backend may write from: the verified clauses first (numbered as in the extractive answer),
+        then the other retrieved chunks, up to ``context_chunks``."""
+        out = list(ans.citations)
+        for h in hits:
+            if len(out) >= max(self.settings.context_chunks, len(ans.citations)):
+                break
+            if not any(c.doc_id == h.doc_id and c.start < h.end and h.start < c.end for c in out):
+                out.append(Citation(n=len(out) + 1, doc_id=h.doc_id, title=h.title, location=h.location, quote=h.text,
+                                    start=h.start, end=h.end))
+        return out
+
+    @staticmethod
+    def evidence_citations(hits: list[Hit]) -> list[Citation]:
+        return [Citation(n=i + 1, doc_id=h.doc_id, title=h.title, location=h.location, quote=h.text,
+                         start=h.start, end=h.end) for i, h in enumerate(hits)]

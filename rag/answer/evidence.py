@@ -1,0 +1,493 @@
+"""Evidence verification: which retrieved clauses support an answer to the analysed ``Question``.
+
+A clause (a sentence, or a whole 专栏 row / glossary entry) supports an answer only when it is
+  * about the subject: its document's region is the place asked about, or it names that place;
+  * in the time frame: it states the asked year (or its document plans for / reports on that year), and a
+    question about actual results is not answered by a target, nor the reverse;
+  * supplying the slot: a 多少 question needs a number (in the asked unit, if one was named), a 什么时候
+    question a date, a 哪里 question a place, a 是什么意思 question a definition;
+  * and it covers the question's topic (idf-weighted share of its terms, thesaurus forms counted).
+The ``Verdict`` carries the supported clauses best first, the near-topic ones that fail a check (for an
+honest refusal notice), and the signals the calibrated decision (``decide.py``) weighs.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from ..chunk import split_sentences
+from ..corpus import normalize
+from ..parse import align
+from ..schema import Hit
+from ..scope import DocScope, Gazetteer
+from .question import Question
+from .rules import MULTIPLIERS, UNIT_WORDS, Slot
+
+YEAR_IN_TEXT = re.compile(r"(?<![0-9.])((?:19|20)\d{2})\s*年")
+DATE_IN_TEXT = re.compile(r"(?<![0-9.])(?:19|20)\d{2}\s*年|\d{1,2}\s*月|年底|年末|年内|年初|上半年|下半年|[一二三四五六七八九十]{1,3}五(?:期间|末|时期)?|"
+                          r"之前|以前|前完成|前建成|前实现|期间|届时")
+NUM = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千万亿]+)"
+REVIEW_HEAD = re.compile(r"回顾|执行情况|完成情况|过去一年|过去五年|发展基础|成就|成绩|取得|开局|答卷")
+PLAN_HEAD = re.compile(r"目标|任务|重点工作|总体要求|工作安排|总体考虑|部署|主要发展|计划")
+PLACE_WORD = re.compile(r"[\u4e00-\u9fff]{2,6}(?:区|县|镇|乡|街道|村|片区|园区|新区|开发区)(?![\u4e00-\u9fff]{0,2}(?:建设|发展))")
+TARGET_WORDS = re.compile(r"力争|目标|达到|将|预计|争取|确保|计划|要|突破|超过|提高到|提升到|控制在|保持在|以上|以内")
+ACTUAL_WORDS = re.compile(r"完成|实现了|达到了|增长了|新增了|建成|累计|同比|比上年|较上年|全年|创历史|首次|超额")
+
+
+# the verification signals the decision weighs (Verdict.features), in a fixed order for the model file
+FEATURES = ("coverage", "coverage_any", "supported", "supported_share", "missing_specific", "unknown_terms",
+            "dense_top", "dense_best", "rank_best", "strict_slot", "terms", "named", "via_mention", "timeframe",
+            "head_term")
+
+
+@dataclass(frozen=True)
+class EvidenceConfig:
+    """The answer stage's weights and limits, in one place (ablatable; fed from ``Settings``)."""
+    min_topic: float = 0.35        # coverage at which a clause counts as on the question's topic (for notices)
+    rank_bonus: float = 0.08       # ranking: retrieval rank r adds rank_bonus / (1 + r)
+    doc_bonus: float = 0.1         # ranking: a clause of a document the question names
+    slot_bonus: float = 0.05       # ranking: a clause that supplies the slot
+    glossary_bonus: float = 0.25   # ranking: a glossary entry for a definition question
+    home_bonus: float = 0.05       # ranking: no place asked, and the clause's document is the home region's own
+    heading_weight: float = 0.7    # a term found only in the clause's headings counts this much
+    everyday_weight: float = 0.5   # an everyday word (Term.everyday) missing from a clause counts this much
+    max_units: int = 4             # clauses quoted in an answer
+    keep_ratio: float = 0.6        # further clauses are quoted when they score >= keep_ratio * the best
+    whole_group_chars: int = 600   # list/definition/why-how answers quote the whole clause up to this length
+    min_sentence_chars: int = 4
+
+    def __post_init__(self):
+        for name in ("min_topic", "keep_ratio", "heading_weight", "everyday_weight"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"{name} must be within [0, 1], got {v}")
+        for name in ("rank_bonus", "doc_bonus", "slot_bonus", "glossary_bonus", "home_bonus"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.max_units < 1 or self.whole_group_chars < 1 or self.min_sentence_chars < 1:
+            raise ValueError("max_units, whole_group_chars and min_sentence_chars must be >= 1")
+
+    def to_dict(self) -> dict:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+@dataclass
+class Unit:
+    """A quotable unit: one sentence of a chunk, or a whole table row / glossary entry."""
+    hit: Hit
+    rank: int
+    text: str       # matching text (hard wraps joined)
+    start: int      # offsets into the original file
+    end: int
+    headings: str = ""
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Check:
+    unit: Unit
+    coverage: float
+    subject: bool
+    subject_via: str          # region | mention | named | home | ""
+    time: bool
+    slot: bool
+    specific_missing: tuple[str, ...]
+
+    @property
+    def supported(self) -> bool:
+        return self.subject and self.time and self.slot and not self.specific_missing
+
+    @property
+    def failed(self) -> str | None:
+        """The first check it fails, in the order the notice explains them."""
+        for name, ok in (("specific", not self.specific_missing), ("subject", self.subject), ("time", self.time),
+                         ("slot", self.slot)):
+            if not ok:
+                return name
+        return None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    supported: tuple[Check, ...]          # best first
+    near: tuple[Check, ...]               # on topic but failing a check, best first
+    reason: str | None                    # why nothing supports an answer: specific | subject | time | slot | topic
+    missing: tuple[str, ...]              # names/numbers of the question no clause (or no document) contains
+    features: dict[str, float] = field(default_factory=dict)
+
+
+VAGUE_ONE = re.compile(r"批|些|系列|流|号|体|道|线|带|站|级|类|种|方面|部分|项项|点")
+ENUMERATION = re.compile(r"、.{1,30}、|；.{2,80}；|[一二三四五六七八九十]是|[（(][一二三四五六七八九十][）)]|以及|分别(?:为|是)|"
+                         r"(?:[“\"][^”\"]{2,16}[”\"][、和及与]?){2,}|[^，。；]{2,20}[、和及与][^，。；]{2,20}等")
+
+
+def period_name(period: tuple[int, int]) -> str:
+    """(2021, 2025) -> 十四五."""
+    n = (period[0] - 1966) // 5 + 3
+    digits = "零一二三四五六七八九"
+    tens = ("十" if n // 10 == 1 else digits[n // 10] + "十") if n >= 10 else ""
+    return f"{tens}{digits[n % 10] if n % 10 else ''}五"
+
+
+def unit_class_of(word: str) -> str | None:
+    """Class of the unit ``word`` starts with (the longest unit word that fits), else None."""
+    for u, cls in UNIT_WORDS:
+        if word.startswith(u):
+            return cls
+    return None
+
+
+def quantities(text: str) -> list[tuple[str, str | None]]:
+    """(number, unit class) pairs in a text; years (2030年), ordinals (第3) and item numbers (3．) are not
+    quantities. A number without a unit word has class None."""
+    return [(m.group(1), c) for c, m in quantity_spans(normalize(text))]
+
+
+def quantity_spans(t: str) -> list[tuple[str | None, re.Match]]:
+    """(unit class, match) of each quantity in a normalised text (see ``quantities``)."""
+    out = []
+    for m in re.finditer(rf"(?<![第0-9.a-z])({NUM})\s*([{MULTIPLIERS}]*)\s*(%|个百分点|百分点|[a-z]+|[\u4e00-\u9fff]{{0,4}})", t):
+        num, rest = m.group(1), m.group(3)
+        if re.fullmatch(r"(?:19|20)\d{2}", num) and rest.startswith("年"):
+            continue                          # a year
+        if not any(ch.isdigit() for ch in num) and not rest:
+            continue                          # a Chinese numeral alone (一 in 一体化) is no quantity
+        if not any(ch.isdigit() for ch in num) and (unit_class_of(rest) in (None, "duration")
+                                                    or (num == "一" and VAGUE_ONE.match(rest))
+                                                    or not re.search(r"[一二两三四五六七八九十]", num)
+                                                    or rest.startswith("级")):
+            continue                          # 一批 / 一系列 / 千亿级 / 百万 say no number
+        if re.fullmatch(r"\d{1,2}", num) and t[m.end(1):m.end(1) + 1] in ("．", "."):
+            continue                          # an item number
+        out.append((unit_class_of(rest), m))
+    return out
+
+
+class EvidenceVerifier:
+    """``chunks``: the index's chunks (for each hit's headings and each report's layout)."""
+
+    def __init__(self, config: EvidenceConfig, chunks: Sequence, scopes: dict[str, DocScope], gazetteer: Gazetteer,
+                 home_region: str = ""):
+        if home_region and home_region not in gazetteer.regions:
+            raise ValueError(f"home_region {home_region!r} is not a region of the gazetteer")
+        self.config = config
+        self.scopes = scopes
+        self.gaz = gazetteer
+        self.home = home_region
+        self._headings = {c.chunk_id: c.headings for c in chunks}
+        self._plan_start: dict[str, int] = {}     # per report: offset of the first heading of its plan part
+        for c in chunks:
+            scope = scopes.get(c.doc_id)
+            if scope is None or scope.kind != "report" or c.doc_id in self._plan_start:
+                continue
+            heads = " ".join(c.headings)
+            if (scope.start and str(scope.start) in normalize(heads).replace(" ", "")) or PLAN_HEAD.search(heads):
+                self._plan_start[c.doc_id] = c.start
+
+    def headings_of(self, h: Hit) -> tuple[str, ...]:
+        return self._headings.get(h.chunk_id, ())
+
+    # -- units ------------------------------------------------------------------------------
+    def units(self, hits: Sequence[Hit]) -> list[Unit]:
+        out = []
+        for r, h in enumerate(hits):
+            heads = " ".join(self.headings_of(h)) + " " + h.location
+            if h.kind in ("table_row", "glossary") or len(h.match_text) <= 60:
+                out.append(Unit(h, r, h.match_text, h.start, h.end, heads))
+                continue
+            pos = align(h.text, h.match_text)
+            a = 0
+            for s in split_sentences(h.match_text):
+                b = a + len(s)
+                core = s.strip()
+                if len(re.sub(r"[\W_]", "", core)) >= self.config.min_sentence_chars:
+                    lead = len(s) - len(s.lstrip())
+                    ea, eb = a + lead, a + lead + len(core)
+                    out.append(Unit(h, r, core, h.start + pos[ea], h.start + pos[eb - 1] + 1, heads))
+                a = b
+        return out
+
+    # -- the checks -------------------------------------------------------------------------
+    def coverage(self, q: Question, text: str, headings: str = "") -> float:
+        terms = q.known_terms
+        total = sum(t.weight for t in terms)
+        if not total:
+            return 0.0
+        t, h = normalize(text), normalize(headings)
+        got = missing = 0.0
+        for term in terms:
+            if any(f in t for f in term.forms):
+                got += term.weight
+            elif headings and any(f in h for f in term.forms):
+                got += term.weight * self.config.heading_weight
+                missing += term.weight * (1 - self.config.heading_weight)
+            else:
+                missing += term.weight * (self.config.everyday_weight if term.everyday else 1.0)
+        return got / (got + missing) if got + missing else 0.0
+
+    def subject(self, q: Question, u: Unit) -> str:
+        """How the clause is about the question's subject: "named" (a document the question names), "region"
+        (its document's region is the place asked about), "mention" (it names that place), "home" (no place
+        asked, and its document is of the home region or a place within it); "" when it is not."""
+        scope = self.scopes.get(u.hit.doc_id)
+        region = (scope.region if scope else "") or self.home
+        if q.subject.docs and not q.subject.places:
+            return "named" if u.hit.doc_id in q.subject.docs else ""
+        if not q.subject.places:
+            if not self.home or self.gaz.is_within(region, self.home):
+                return "home"
+            return "mention" if self.home and self.home in self.gaz.mentions(u.text + " " + u.headings) else ""
+        mentioned = self.gaz.mentions(u.text + " " + u.headings)
+        named = u.hit.doc_id in q.subject.docs       # a named document must still be about the place asked
+        for p in q.subject.places:
+            if region == p:
+                return "named" if named else "region"
+            if p in mentioned or (p not in self.gaz.regions and p in normalize(u.text + u.headings)):
+                return "mention"
+        return ""
+
+    def _region(self, u: Unit) -> str:
+        scope = self.scopes.get(u.hit.doc_id)
+        return (scope.region if scope else "") or self.home
+
+    def aspect_of(self, u: Unit) -> set[str]:
+        """What the clause states: {"actual"} (results), {"target"} (plans), or both when it cannot be told."""
+        scope = self.scopes.get(u.hit.doc_id)
+        heads = u.headings
+        if u.hit.kind == "table_row":
+            return {"actual", "target"}          # 专栏 rows carry the base year's value and the target
+        if scope is not None and scope.kind == "report":
+            if REVIEW_HEAD.search(heads):
+                return {"actual"}
+            if scope.start and (str(scope.start) in heads or PLAN_HEAD.search(heads)):
+                return {"target"}
+            if u.start < self._plan_start.get(u.hit.doc_id, 10 ** 12):
+                return {"actual"}          # a report states results first, then plans (even an excerpt that lost its first heading)
+            return {"target"}
+        if REVIEW_HEAD.search(heads) or (scope is not None and scope.start and scope.end > scope.start
+                                         and period_name((scope.start - 5, scope.start - 1)) in normalize(heads)):
+            return {"actual"}             # the outline's opening review of the previous plan period
+        if scope is not None and scope.start is not None:
+            return {"target"}             # a plan states targets (its 建成 is "will be built")
+        words = normalize(u.text)
+        if ACTUAL_WORDS.search(words) and not TARGET_WORDS.search(words):
+            return {"actual"}
+        return {"actual", "target"}
+
+    def time(self, q: Question, u: Unit) -> bool:
+        tf = q.timeframe
+        if tf.empty or (u.hit.kind == "glossary" and q.slot is Slot.DEFINITION):
+            return True                   # a glossary entry explains a term for every year
+        scope = self.scopes.get(u.hit.doc_id)
+        text_years = {int(y) for y in YEAR_IN_TEXT.findall(normalize(u.text))}
+        head_years = {int(y) for y in YEAR_IN_TEXT.findall(normalize(u.headings))}
+        aspect = self.aspect_of(u)
+        if tf.aspect and tf.aspect not in aspect:
+            return False
+        if tf.years and not any(self._year_ok(y, text_years, head_years, scope, aspect) for y in tf.years):
+            return False                  # (a question about two years is answered clause by clause)
+        if tf.period and not tf.years and not self._period_ok(tf.period, u, text_years | head_years, scope, aspect):
+            return False
+        return True
+
+    def fits_document(self, q: Question, doc_id: str) -> bool:
+        """Could the document state the asked year/aspect at all (its plan year, review year, period end)? The
+        retrieval prior for questions with a time frame; the clause-level check stays ``time``."""
+        tf, scope = q.timeframe, self.scopes.get(doc_id)
+        if tf.empty or scope is None or scope.start is None:
+            return False
+        for y in tf.years:
+            if scope.kind == "report" and ((y == scope.start and tf.aspect != "actual")
+                                           or (y == scope.review_year and tf.aspect != "target")):
+                return True
+            if scope.kind == "plan" and tf.aspect != "actual" and (y == scope.end or (scope.start == scope.end == y)):
+                return True
+            if scope.kind == "plan" and tf.aspect != "target" and scope.end > scope.start and y == scope.start - 1:
+                return True
+        if tf.period and not tf.years:
+            lo, hi = tf.period
+            if tf.aspect != "target" and scope.end > scope.start and scope.start == hi + 1:
+                return True               # the next plan opens by reviewing the period
+            return scope.start <= hi and lo <= scope.end
+        return False
+
+    @staticmethod
+    def _year_ok(y: int, text_years: set[int], head_years: set[int], scope: DocScope | None, aspect: set[str]) -> bool:
+        if y in text_years or (not text_years and y in head_years):
+            return True
+        if scope is None or scope.start is None:
+            return False                  # nothing says which year it is
+        if scope.kind == "report":
+            return (y == scope.start and "target" in aspect) or (y == scope.review_year and "actual" in aspect)
+        if y == scope.start - 1 and "actual" in aspect and scope.end > scope.start:
+            return True                   # a plan outline's review states where the previous period ended
+        # an annual plan's year, or the end year a plan's targets are for
+        return scope.start <= y <= scope.end and (y == scope.end or scope.start == scope.end) and "target" in aspect
+
+    def _period_ok(self, period: tuple[int, int], u: Unit, years: set[int], scope: DocScope | None, aspect: set[str]) -> bool:
+        """A plan period (十四五 = 2021-2025): the clause names it or a year in it, or its document plans for it,
+        or -- for results -- its document is the next plan, which opens by reviewing it."""
+        lo, hi = period
+        if years & set(range(lo, hi + 1)) or period_name(period) in normalize(u.text + u.headings):
+            return True
+        if scope is None or scope.start is None:
+            return False
+        if scope.start <= hi and lo <= scope.end:
+            return True
+        return "actual" in aspect and scope.start == hi + 1
+
+    def _topic_spans(self, q: Question, t: str, min_weight: float = 2.0) -> list[tuple[int, int]]:
+        """Where the question's topic words occur in ``t`` (normalised), to tie a slot value to the topic. Words
+        nearly every clause has (发展, 建设, 经济: idf < ``min_weight``) do not tie anything."""
+        spans = []
+        terms = [x for x in q.known_terms if x.weight >= min_weight] or list(q.known_terms)
+        for term in terms:
+            for f in term.forms:
+                for m in re.finditer(re.escape(f), t):
+                    spans.append((m.start(), m.end()))
+        return spans
+
+    @staticmethod
+    def _near(spans: list[tuple[int, int]], start: int, end: int, after: int = 30, before: int = 12) -> bool:
+        return any(a - before <= end and start <= b + after for a, b in spans)
+
+    def slot(self, q: Question, u: Unit) -> bool:
+        t = normalize(u.text)
+        if q.slot is Slot.NUMBER:
+            if u.hit.kind == "table_row":            # the unit is in the indicator's name: 城镇化率（%）
+                return self._row_supplies(q, u.text)
+            spans = self._topic_spans(q, t)
+            if q.known_terms and not spans:
+                return False                      # none of the asked topic's main words: its numbers are about something else
+            found = [(c, m) for c, m in quantity_spans(t) if not spans or self._near(spans, m.start(), m.end())]
+            if not found:
+                return False                      # a number, but not one tied to what was asked
+            return self._unit_ok(q, t, [c for c, _ in found], [m.group(2) + m.group(3)[:1] for _, m in found])
+        if q.slot is Slot.TIME:
+            spans = self._topic_spans(q, t)
+            return any(not spans or self._near(spans, m.start(), m.end(), 40, 40) for m in DATE_IN_TEXT.finditer(t))
+        if q.slot is Slot.PLACE:
+            asked = set(q.subject.places) | ({self.home} if self.home else set())
+            spans = self._topic_spans(q, t)
+            named = [p for p in self.gaz.mentions(t) if p not in asked and not any(self.gaz.is_within(a, p) for a in asked)]
+            places = [m.span() for m in PLACE_WORD.finditer(t)]
+            for p in named:
+                places += [m.span() for n in self.gaz.regions[p].names for m in re.finditer(re.escape(n), t)]
+            return any(not spans or self._near(spans, a, b, 25, 25) for a, b in places)
+        if q.slot is Slot.LIST:
+            if u.hit.kind in ("glossary", "table_row"):
+                return True
+            spans = self._topic_spans(q, t)
+            if q.known_terms and not spans:
+                return False
+            return any(not spans or self._near(spans, m.start(), m.end(), 60, 20) for m in ENUMERATION.finditer(t))
+        if q.slot is Slot.DEFINITION:
+            if u.hit.kind == "glossary":
+                return True
+            specific = [f for term in q.terms if term.specific for f in term.forms]
+            return bool(specific) and any(f in t for f in specific)
+        return True
+
+    def _unit_ok(self, q: Question, t: str, classes: list[str | None], mults: list[str] | None = None) -> bool:
+        """The quantities' units fit the asked one: its class (人次 ~ 万人次), and its multiplier when the question
+        names one (多少亿元 is not answered in 万元: 总量 vs 人均)."""
+        want = q.unit_word or ""
+        mult = want[0] if want[:1] and want[0] in MULTIPLIERS else ""
+        if mult and mults is not None and not any(mult in m for m in mults):
+            return False
+        if q.unit is None:
+            return True
+        if q.unit == "count":
+            return any(c in ("count", "person", "vehicle", None) for c in classes)
+        if q.unit == "percent" and ("率" in t or "比重" in t or "占比" in t or "比例" in t):
+            return any(c in ("percent", None) for c in classes)
+        return any(c == q.unit for c in classes)
+
+    def _row_supplies(self, q: Question, row: str) -> bool:
+        """A 专栏 row ("城镇化率（%）｜2025年：73.02｜2030年目标：75左右") supplies a number for the asked year
+        (its column holds one, not "—"), in the unit its indicator name gives."""
+        cells = [normalize(c) for c in row.split("｜")]
+        t = normalize(row)
+        heads = re.findall(r"[（(]([^）)]{1,8})[）)]", cells[0])    # the last one: 执业（助理）医师数（人）
+        head_cls = unit_class_of(heads[-1]) if heads else None
+        head_mult = heads[-1][:1] if heads else ""
+        values = []
+        for cell in cells[1:]:
+            label, _, value = cell.partition(":")
+            if q.timeframe.years and YEAR_IN_TEXT.search(label) and not any(str(y) in label for y in q.timeframe.years):
+                continue                     # another year's column
+            values.append(value or label)
+        found = [(c or head_cls, m.group(2) or head_mult) for v in values for c, m in quantity_spans(v)]
+        return bool(found) and self._unit_ok(q, t, [c for c, _ in found], [m for _, m in found])
+
+    # -- the verdict ------------------------------------------------------------------------
+    def check(self, q: Question, u: Unit) -> Check:
+        text = normalize(u.text + " " + u.headings)
+        missing = tuple(t.text for t in q.terms if t.specific and not any(f in text for f in t.forms))
+        via = self.subject(q, u)
+        return Check(u, self.coverage(q, u.text, u.headings), bool(via), via, self.time(q, u), self.slot(q, u), missing)
+
+    def run(self, q: Question, hits: Sequence[Hit], dense: Sequence[float] = ()) -> Verdict:
+        cfg = self.config
+        units = self.units(hits)
+        checks = [self.check(q, u) for u in units]
+        all_text = normalize(" ".join(h.match_text + " " + " ".join(self.headings_of(h)) for h in hits))
+        missing = tuple(t.text for t in q.terms if t.specific and not any(f in all_text for f in t.forms))
+        for c in checks:
+            u = c.unit
+            u.score = (c.coverage + cfg.rank_bonus / (1 + u.rank)
+                       + (cfg.doc_bonus if c.subject_via == "named" else 0.0)
+                       + (cfg.slot_bonus if q.slot is Slot.NUMBER and c.slot else 0.0)
+                       + (cfg.glossary_bonus if q.slot is Slot.DEFINITION and u.hit.kind == "glossary" else 0.0)
+                       + (cfg.home_bonus if c.subject_via == "home" and self._region(u) == self.home else 0.0))
+        checks.sort(key=lambda c: -c.unit.score)
+        supported = tuple(c for c in checks if c.supported)
+        near = tuple(c for c in checks if not c.supported and c.coverage >= cfg.min_topic)
+        reason = None
+        if not supported:
+            if missing:
+                reason = "specific"
+            elif near:
+                reason = near[0].failed
+            else:
+                reason = "topic"
+        return Verdict(supported, near, reason, missing, self.features(q, checks, supported, missing, dense))
+
+    def features(self, q: Question, checks: Sequence[Check], supported: Sequence[Check], missing: Sequence[str],
+                 dense: Sequence[float]) -> dict[str, float]:
+        """The signals the decision weighs (all in [0, 1] or small counts, comparable across corpora)."""
+        best = supported[0] if supported else None
+        weight = sum(t.weight for t in q.terms) or 1.0
+        spec = sum(t.weight for t in q.terms if t.specific) or 0.0
+        dense_of = lambda r: float(dense[r]) if r < len(dense) else 0.0  # noqa: E731
+        return {
+            "coverage": best.coverage if best else 0.0,
+            "coverage_any": max((c.coverage for c in checks), default=0.0),
+            "supported": 1.0 if best else 0.0,
+            "supported_share": len(supported) / max(1, len(checks)),
+            "missing_specific": (sum(t.weight for t in q.terms if t.text in missing) / spec) if spec else 0.0,
+            "unknown_terms": sum(t.weight for t in q.terms if not t.known) / weight,
+            "dense_top": dense_of(0),
+            "dense_best": dense_of(best.unit.rank) if best else 0.0,
+            "rank_best": 1.0 / (1 + best.unit.rank) if best else 0.0,
+            "strict_slot": 1.0 if (q.slot in (Slot.TIME, Slot.PLACE, Slot.DEFINITION)
+                                   or (q.slot is Slot.NUMBER and q.unit)) else 0.0,
+            "terms": math.log1p(len(q.known_terms)),
+            "named": 1.0 if (q.subject.places or q.subject.docs) else 0.0,
+            "via_mention": 1.0 if best is not None and best.subject_via == "mention" else 0.0,
+            "timeframe": 0.0 if q.timeframe.empty else 1.0,
+            "head_term": 1.0 if best is not None and self._has_head(q, best.unit) else 0.0,
+        }
+
+    @staticmethod
+    def _has_head(q: Question, u: Unit) -> bool:
+        """The question's heaviest known term is in the clause (入境游客: 入境, not only 游客)."""
+        terms = sorted(q.known_terms, key=lambda x: -x.weight)
+        if not terms:
+            return False
+        text = normalize(u.text + " " + u.headings)
+        return any(f in text for f in terms[0].forms)

@@ -1,0 +1,54 @@
+"""Rule-based follow-up rewriting ("那綦江呢？", "它的2030年目标呢？") into a standalone query, from the last
+user turn. Place names come from the gazetteer and the documents' aliases, not from a list of its own."""
+from __future__ import annotations
+
+import re
+
+from ..corpus import normalize
+
+YEAR = re.compile(r"(?:19|20)\d{2}\s*年?")
+
+
+def last_user_turn(history: list[dict]) -> str:
+    return next((h.get("content", "") for h in reversed(history or []) if h.get("role") == "user"
+                 and isinstance(h.get("content"), str) and h.get("content").strip()), "")
+
+
+def looks_like_followup(question: str, start: re.Pattern) -> bool:
+    q = question.strip()
+    return bool(start.match(q) or len(re.sub(r"[\W_]", "", q)) <= 8 or q.endswith(("呢？", "呢?", "呢")))
+
+
+def rewrite_followup(question: str, history: list[dict], names: list[str] | dict[str, list[str]],
+                     start: re.Pattern | None = None) -> str | None:
+    """The follow-up as a standalone query, or None when it does not look like a follow-up.
+
+    ``names``: the place and document names a follow-up may swap in ("那綦江呢？" after a question about
+    重庆 -> "綦江 <the question without 重庆>"); a dict of aliases per document is accepted too."""
+    from .rules import default_rules
+
+    prev = last_user_turn(history)
+    if not prev:
+        return None
+    start = start or default_rules().followup_start
+    if not looks_like_followup(question, start):
+        return None
+    q = question.strip()
+    frag = re.sub(r"^(那么|那|还有|另外|然后)|呢[？?]?$|[？?。！!]+$", "", q).strip()
+    if isinstance(names, dict):
+        names = [n for ns in names.values() for n in ns]
+    names = sorted({normalize(n) for n in names if n}, key=len, reverse=True)
+    frag_names = [n for n in names if n in normalize(frag)]
+    if frag_names:                                    # "那綦江呢？" -> swap the place/document name
+        base = prev
+        prev_names = [n for n in names if n in normalize(prev)]
+        if prev_names:
+            base = re.sub("|".join(re.escape(n) for n in prev_names), "", normalize(prev), count=1)
+        frag_year = YEAR.search(frag)
+        if frag_year and YEAR.search(base):
+            base = YEAR.sub(frag_year.group(0), base, count=1)
+        return f"{frag} {base}".strip()
+    frag_year = YEAR.search(frag)
+    if frag_year and YEAR.search(prev) and len(frag) <= 8:   # "那2025年呢？"
+        return YEAR.sub(frag_year.group(0), prev, count=1)
+    return f"{prev} {frag}".strip()

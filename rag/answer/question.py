@@ -1,0 +1,465 @@
+"""Question analysis: normalise what was asked, then say what it asks for.
+
+    text --OpenCC t2s, NFKC, fillers--> normalized --homophone typos--> corrected --follow-up--> query
+    query -> slot (+ unit), subject (places, named documents), time frame (years, plan period, target vs
+    actual), weighted terms (specific names/numbers vs topic words, each with the wording the documents use)
+
+Nothing here looks at retrieved evidence; ``evidence.py`` checks the evidence against the ``Question``.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Sequence
+
+from ..corpus import normalize
+from ..lexicon import NUMBER, QUOTED, STOP
+from ..scope import Gazetteer, cn_number, five_year_plan_years
+from .followup import last_user_turn, looks_like_followup, rewrite_followup
+from .rules import MULTIPLIERS, UNIT_WORDS, QuestionRules, Slot
+
+UNIT_SET = {u for u, _ in UNIT_WORDS} | {m + u for m in MULTIPLIERS for u, _ in UNIT_WORDS}
+from .spelling import Correction, Speller
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+YEAR = re.compile(r"(?<![0-9.])((?:19|20)\d{2})\s*年?(?![0-9.%])")
+MARKUP = re.compile(r"<[^>]{0,200}>|&[a-z]+;|https?://\S+")
+SPECIFIC_POS = ("nr", "nt", "eng")
+# a word this common in everyday Chinese (jieba's dictionary frequency) is how people talk (老人, 自己, 方便) as often
+# as what they ask about: absent from a clause it counts half (the first golden set's refusal rule used 3000)
+EVERYDAY_FREQ = 3000       # person, organisation, Latin word: names the documents must contain
+
+
+@lru_cache(maxsize=1)
+def _opencc():
+    try:
+        import opencc
+    except ImportError:           # pragma: no cover - it is in requirements.txt
+        return None
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    cc = _opencc()
+    return cc.convert(text) if cc is not None else text
+
+
+def normalize_question(text: str) -> str:
+    """Traditional -> simplified (OpenCC t2s: 重慶規劃裡的醫院 -> 重庆规划里的医院), NFKC (full-width digits and
+    letters), lower case, whitespace runs as one space."""
+    t = unicodedata.normalize("NFKC", to_simplified(text)).lower()
+    return re.sub(r"\s+", " ", t).strip()
+
+
+@dataclass(frozen=True)
+class TimeFrame:
+    years: tuple[int, ...] = ()
+    period: tuple[int, int] | None = None      # 十五五 -> (2026, 2030)
+    aspect: str | None = None                  # "target" | "actual" | None (both, or neither said)
+
+    @property
+    def empty(self) -> bool:
+        return not self.years and self.period is None and self.aspect is None
+
+
+@dataclass(frozen=True)
+class Subject:
+    places: tuple[str, ...] = ()     # canonical regions the question names (the most specific ones)
+    docs: tuple[str, ...] = ()       # documents it names (行动方案, 2024年计划, 綦江 …)
+    home: str = ""                   # the home region, when no place is named
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return self.places or ((self.home,) if self.home else ())
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str
+    weight: float
+    specific: bool                   # a name, number or code: if no document has it, the answer is not there
+    forms: tuple[str, ...] = ()      # what counts as the term in a text: itself, thesaurus / colloquial forms
+    known: bool = True               # some form occurs in the corpus
+    everyday: bool = False           # common in everyday Chinese (jieba frequency >= 3000): its absence weighs half
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str                        # as asked
+    normalized: str                  # simplified, NFKC, fillers off, typos corrected
+    query: str                       # what retrieval uses (the follow-up rewrite when there is one)
+    slot: Slot
+    unit: str | None                 # unit class asked for (person, money, percent, count …)
+    unit_word: str | None            # the literal unit (万人, 亿元)
+    subject: Subject
+    timeframe: TimeFrame
+    terms: tuple[Term, ...]
+    compare: bool = False            # asks for two sides (分别, 相比, 和…比)
+    parts: tuple["Question", ...] = ()   # several asks in one question, each analysed in the context of the whole
+    rewritten: str | None = None
+    corrections: tuple[Correction, ...] = ()
+    garbage: bool = False            # no question in it (markup, emoji, no Chinese content word)
+
+    @property
+    def known_terms(self) -> tuple[Term, ...]:
+        return tuple(t for t in self.terms if t.known)
+
+    def to_json(self) -> dict:
+        return {"normalized": self.normalized, "query": self.query, "slot": self.slot.value, "unit": self.unit_word,
+                "places": list(self.subject.places), "docs": list(self.subject.docs),
+                "years": list(self.timeframe.years), "period": self.timeframe.period, "aspect": self.timeframe.aspect,
+                "terms": {t.text: round(t.weight, 2) for t in self.terms}, "garbage": self.garbage,
+                "corrections": [f"{c.wrong}->{c.right}" for c in self.corrections]}
+
+
+@dataclass
+class TermStats:
+    """What the analyzer needs to know of the corpus: idf of words, the most any word can weigh, and how
+    many chunks contain a string."""
+    idf: dict[str, float]
+    max_idf: float
+    substring_df: callable
+    idf_of: callable
+
+
+MODAL_YAO = re.compile(r"(?<![主重需只必想概纪紧首])要(?!求|素|点|害|闻|是|不|么|塞|件|务)")   # 要建, 要达到: planned
+COUNTED = re.compile(r"[一二两三四五六七八九十几]+[个大家项条种类位名座所批件方面点部分]")   # 两个, 一家: counting, not topic
+ANAPHORA = re.compile(r"这个|这项|该项|该|此|上述|这些|它|其中|那个")
+COMPARE = re.compile(r"分别|各是|各为|各自|相比|比较|对比|比起来|差多少|差距|高多少|低多少|还是|和.{0,16}(?:比|相比|目标|分别)")
+
+
+class QuestionAnalyzer:
+    def __init__(self, rules: QuestionRules, lexicon, stats: TermStats, gazetteer: Gazetteer,
+                 thesaurus, speller: Speller | None, doc_aliases: dict[str, list[str]], home_region: str = "",
+                 glossary_keys: Sequence[str] = (), this_year: int | None = None):
+        if home_region and home_region not in gazetteer.regions:
+            raise ValueError(f"home_region {home_region!r} is not a region of the gazetteer")
+        self.rules, self.lexicon, self.stats = rules, lexicon, stats
+        self.gaz, self.thesaurus, self.speller = gazetteer, thesaurus, speller
+        self.aliases = doc_aliases
+        self.home = home_region
+        self.glossary_keys = set(glossary_keys)
+        self.this_year = this_year or __import__("datetime").date.today().year
+        names = [n for r in gazetteer.regions.values() for n in r.names]
+        self.followup_names = sorted(set(names) | {a for ns in doc_aliases.values() for a in ns}
+                                     | set(rules.home_aliases), key=len, reverse=True)
+
+    # -- the steps --------------------------------------------------------------------------
+    def clean(self, text: str) -> str:
+        """Normalised, markup and links dropped (<a href=…>点我</a> -> 点我), fillers off both ends."""
+        t = normalize_question(MARKUP.sub(" ", text))
+        t = re.sub(r"javascript:\S*|data:\S*", " ", t).strip() or normalize_question(text)
+        prev = None
+        while prev != t:                      # fillers at both ends, repeatedly (请问一下，麻烦…)
+            prev, t = t, self.rules.fillers.sub("", t).strip()
+        return t or normalize_question(text)
+
+    def is_garbage(self, t: str, followup: bool = False) -> bool:
+        """No question in it: markup, emoji, symbols, or Chinese with no content word besides place names
+        (你好, 啊啊啊, a bare 綦江). ``followup``: a short follow-up to earlier turns ("那綦江呢？") is a question."""
+        plain = MARKUP.sub(" ", t)
+        if not HAN.search(plain):
+            words = re.findall(r"[a-z][a-z0-9.]+|\d{3,}", plain)
+            return not any(w in self.glossary_keys or w in self.stats.idf or w in self.rules.colloquial for w in words)
+        places = {n for r in self.gaz.mentions(plain) for n in self.gaz.regions[r].names}
+        toks = [w for w in self.lexicon.tokens(plain) if self._content(w) and w not in places
+                and not COUNTED.fullmatch(w) and (HAN.search(w) or w in self.stats.idf)]
+        if toks or QUOTED.search(plain) or re.search(r"\d", plain) or followup:
+            return False                      # ("具体有哪几个方面？" after a question is a follow-up)
+        return True
+
+    def slot_of(self, t: str) -> tuple[Slot, bool]:
+        """(slot, whether a pattern said so); the fallback is ENTITY."""
+        for slot, pat in self.rules.slots:
+            if pat.search(t):
+                if slot is Slot.DEFINITION or not (slot is Slot.ENTITY and self._names_glossary_term(t)):
+                    return slot, True
+                return Slot.DEFINITION, True
+        if self._names_glossary_term(t):
+            return Slot.DEFINITION, True
+        if re.search(r"率|比重|占比|目标值|指标|规模|数量|总量|增速|增幅|金额|人数", t):
+            return Slot.NUMBER, False         # a keyword query (重庆 家庭医生 签约率 目标) asks for the figure
+        return Slot.ENTITY, False
+
+    def _names_glossary_term(self, t: str) -> bool:
+        """“33618”是什么 / 啥是“416”: a quoted code or glossary term with 是什么/啥."""
+        return bool(QUOTED.search(t) and re.search(r"是(?:什么|啥)|啥子?是|什么是", t))
+
+    def unit_of(self, t: str) -> tuple[str | None, str | None]:
+        """The unit a number question asks in: 多少万人 -> (person, 万人), 多少年轻人 -> (person, 人), 占比多少 ->
+        (percent, %). Only the first 多少/几 is read (是多少？往后几年… asks no unit)."""
+        m = re.search(rf"(?:多少|几|好多)\s*([{MULTIPLIERS}]?)\s*", t)
+        if m:
+            rest = t[m.end():]
+            word = max((w for w in self.lexicon.tokens(rest[:8]) if rest.startswith(w)), key=len, default=rest[:1])
+            compound = next(((c, u) for u, c in UNIT_WORDS if len(u) >= 2 and rest.startswith(u)), None)
+            single = self._unit_word(word)
+            if compound and (single is None or len(compound[1]) > len(single[1])):
+                single = compound                                             # 个月, 亿元, 万人次 (not 个)
+            if single is None and len(word) >= 2 and HAN.match(word):
+                first = self._unit_word(word[0])
+                single = (first if first and first[0] == "count" else None) \
+                    or self._unit_word(word[-1])                              # 几条路 -> 条; 多少年轻人 -> 人
+            unit = single
+            if unit:
+                return unit[0], m.group(1) + unit[1]
+            if m.group(1) in ("万", "亿"):           # 多少亿？ -- the multiplier is all the unit there is
+                return None, m.group(1)
+        if re.search(r"比例|比重|占比|百分之|百分比|[^\u4e00-\u9fff]?率(?:是|为|要|达|目标|多少|$)|几成|百分点", t):
+            return "percent", "%"
+        return None, None
+
+    def _unit_word(self, word: str) -> tuple[str, str] | None:
+        """(class, unit) when ``word`` is (or starts with) a unit or measure word (亿元, 个月, 人次), else None;
+        the longest unit word wins (个月 is a duration, not the classifier 个)."""
+        for u, cls in UNIT_WORDS:
+            if word == u:
+                return cls, u
+        return None
+
+    def focus(self, t: str) -> str:
+        """The asking part of a long question: the sentences with a question in them ("我家孩子明年上幼儿园……
+        想了解一下，…占比要达到多少？" -> the last sentence); the whole text when it is one sentence."""
+        parts = [p for p in re.split(r"(?<=[。！!？?；;])", t) if p.strip()]
+        if len(parts) < 2:
+            return t
+        asking = [p for p in parts if re.search(r"[？?]", p) or any(pat.search(p) for _, pat in self.rules.slots[:-1])]
+        if asking and ANAPHORA.search(asking[0]):
+            return t                          # "……这个项目总投资是多少？": the background says which project
+        return "".join(asking) if asking else t
+
+    def ask_clause(self, t: str) -> str:
+        """The clause that asks, when clauses before it only set the scene ("中心城区防洪要达到100年一遇，那万州城区
+        的防洪标准要搞到多少？" -> the last clause): its places are the subject."""
+        clauses = [c for c in re.split(r"[，,]", t) if c.strip()]
+        asking = [i for i, c in enumerate(clauses) if self.slot_of(c)[1]]
+        if len(clauses) < 2 or not asking or asking[0] == 0:
+            return t
+        return "，".join(clauses[asking[0]:])
+
+    def subject_of(self, t: str) -> Subject:
+        """Places (the most specific of an address: 重庆市綦江区 -> 綦江区; both sides of 全市和綦江区) and named
+        documents."""
+        spans = self.gaz.spans(t)
+        places = []
+        for i, (r, a, b) in enumerate(spans):
+            nxt = spans[i + 1] if i + 1 < len(spans) else None
+            if nxt and nxt[1] - b <= 1 and self.gaz.is_within(nxt[0], r) and nxt[0] != r:
+                continue                      # 重庆綦江 / 重庆市綦江区: an address, the place is the inner one
+            if r not in places:
+                places.append(r)
+        if any(a in t for a in self.rules.home_aliases) and self.home and self.home not in places:
+            places.append(self.home)
+        for word, flag in self.lexicon.pos_tokens(t):        # places the gazetteer lacks: 遵义市? 某某县
+            if flag == "ns" and word.endswith(("省", "市", "县", "州", "自治区")) and len(word) >= 3 \
+                    and not self.gaz.mentions(word):
+                places.append(word)
+        docs = [d for d, names in self.aliases.items() if any(n and n in t for n in names)]
+        return Subject(places=tuple(places), docs=tuple(docs), home="" if places else self.home)
+
+    def timeframe_of(self, t: str) -> TimeFrame:
+        years = sorted({int(m.group(1)) for m in YEAR.finditer(t)})
+        period = None
+        if m := self.rules.fyp.search(t):
+            n = cn_number(m.group(1))
+            if n and n >= 3:
+                period = five_year_plan_years(n)
+                if t[m.end():].lstrip("”」』\"")[:1] == "末" and not years:      # 十四五末 = the end year of 十四五
+                    years, period = [period[1]], None
+        toks = set(self.lexicon.tokens(t)) | {w for w, _ in self.lexicon.pos_tokens(t)}
+        actual = bool(self.rules.actual.search(t)) or bool(re.search(r"了[吗嘛没]?[?？!！。]*$", t))   # 建成通车了？: done
+        target = bool(MODAL_YAO.search(t)) or "将" in toks or any(not re.fullmatch(r"到(?:19|20)\d{2}\s*年", m.group(0)) or int(re.search(r"\d{4}", m.group(0)).group(0)) >= self.this_year
+                     for m in self.rules.target.finditer(t))     # 到2024年底 asks what was reached: not a target
+        aspect = "actual" if actual and not target else "target" if target and not actual else None
+        if aspect is None and not target and years and max(years) < self.this_year - 1:
+            aspect = "actual"                 # 2024年有多少…, asked in 2026: what happened, not what was planned
+        return TimeFrame(tuple(years), period, aspect)
+
+    def terms_of(self, t: str, subject: Subject) -> tuple[Term, ...]:
+        """Content terms with idf weights. Place names, document names and years are the subject and time
+        frame, not terms; frame words never count. A word no document uses is represented by its thesaurus
+        or colloquial forms that the documents do use; with none, it stays as an unknown term."""
+        drop = [n for d in subject.docs for n in self.aliases.get(d, []) if n in t]
+        drop += [n for p in subject.places for n in (self.gaz.regions[p].names if p in self.gaz.regions else (p,))]
+        drop += [a for a in self.rules.home_aliases if a in t]
+        core = self.rules.fyp.sub(" ", t)            # 十五五 / “十四五”末: the time frame, not a term
+        core = re.sub(r"[“\"「『]\s*[”\"」』]", " ", core)
+        quoted = [normalize(q) for q in QUOTED.findall(core)]   # a quoted name keeps its place (“疆算入渝”)
+        core = QUOTED.sub(" ", core)
+        for n in sorted(set(drop), key=len, reverse=True):
+            core = core.replace(n, " ")
+        core = YEAR.sub(" ", core)
+        proper = {w for w, f in self.lexicon.pos_tokens(core) if f in SPECIFIC_POS}
+        out: dict[str, Term] = {}
+        for q in quoted:
+            key = re.sub(r"[\s“”\"「」『』]", "", q)
+            if len(key) >= 2:
+                forms = (key,) if self._known(key) else (key, *self._homophones(key))
+                out[key] = Term(key, self._weight(key, forms), True, forms, any(self._known(f) for f in forms))
+        tokens = [self._content(tok) for tok in self.lexicon.tokens(core)]
+        tokens = [t for t in tokens if t]
+        if not any(len(t) >= 2 or t.isdigit() for t in tokens):
+            keep_single = True               # 綦江以后要修几条路: 路 is all the topic there is
+        else:
+            keep_single = False
+        for tok in tokens:
+            if tok in out or (len(tok) < 2 and not tok.isdigit() and not (keep_single and HAN.fullmatch(tok))):
+                continue
+            if any(tok in q and tok != q for q in out):          # a word inside a quoted term
+                continue
+            if self._unit_word(tok) and len(tok) <= 4 and (tok in UNIT_SET or tok[1:] in UNIT_SET):
+                continue                              # 公里, 亿元, 万人: the unit asked in, not the topic
+            numeric = bool(NUMBER.fullmatch(tok)) and any(ch.isdigit() for ch in tok)
+            specific = numeric or tok in proper or tok in self.glossary_keys
+            forms = (tok,) + tuple(f for f in self._alternatives(tok) if f != tok)
+            known = any(self._known(f) for f in forms)
+            if not self._known(tok) and not specific:
+                forms = tuple(f for f in forms if self._known(f)) or forms
+            everyday = not specific and self.lexicon.general_freq(tok) >= EVERYDAY_FREQ
+            out[tok] = Term(tok, self._weight(tok, forms), specific, forms, known, everyday)
+        return tuple(out.values())
+
+    def _homophones(self, term: str) -> tuple[str, ...]:
+        """Corpus strings that sound like a quoted term the corpus lacks, one character apart (“两园一点一官” ->
+        “两园一点一馆”): a typo inside a name the user copied from memory."""
+        if self.speller is None or not 2 <= len(term) <= 12:
+            return ()
+        return tuple(v for v in self.speller.variants(term) if self.stats.substring_df(v))[:2]
+
+    def _content(self, tok: str) -> str:
+        """The token as a content word, or "" when it only frames the question (几条, 咋个, 起来); a leading
+        modal is dropped (要修 -> 修)."""
+        r = self.rules
+        if tok in r.frame_words or tok in STOP or r.question_chars.search(tok) or COUNTED.fullmatch(tok):
+            return ""
+        if len(tok) >= 2 and not self._known(tok) and r.modal_prefix.match(tok):
+            return self._content(tok[1:])
+        return tok
+
+    def _alternatives(self, tok: str) -> tuple[str, ...]:
+        alts = list(self.rules.colloquial.get(tok, ()))
+        if self.thesaurus is not None and not self._known(tok):
+            alts += [w for w in self.thesaurus.synonyms(tok) if len(w) >= 2 and self._known(w)][:6]
+        return tuple(dict.fromkeys(alts))
+
+    def _known(self, w: str) -> bool:
+        """The corpus uses the word: an index token, or a dictionary word found inside its texts. A word jieba only
+        guessed (上要, 率要: pieces of the question glued together) is not known just because the two characters
+        occur next to each other somewhere."""
+        if w in self.stats.idf:
+            return True
+        if HAN.search(w) and not self.lexicon.general_freq(w) and w not in self.glossary_keys:
+            return False
+        return bool(self.stats.substring_df(w))
+
+    def _weight(self, w: str, forms: tuple[str, ...] = ()) -> float:
+        for f in (w, *forms):
+            if f in self.stats.idf:
+                return self.stats.idf[f]
+            if df := self.stats.substring_df(f):
+                return self.stats.idf_of(df)
+        return self.stats.max_idf
+
+    # -- all of it --------------------------------------------------------------------------
+    def run(self, question: str, history: Sequence[dict] = (), rewritten: str | None = None) -> Question:
+        """``rewritten``: a standalone form of the follow-up made elsewhere (the LLM backend's rewrite)."""
+        text = question
+        norm = self.clean(question)
+        followup = bool(history and last_user_turn(list(history))) and looks_like_followup(norm, self.rules.followup_start)
+        if self.is_garbage(norm, followup):
+            return Question(text, norm, norm, Slot.ENTITY, None, None, Subject(home=self.home), TimeFrame(), (),
+                            garbage=True)
+        corrected, fixes = self.speller.correct(norm) if self.speller else (norm, [])
+        if rewritten:
+            rewritten = self.clean(rewritten)
+        elif history and last_user_turn(list(history)):
+            rewritten = rewrite_followup(corrected, list(history), self.followup_names, self.rules.followup_start)
+        query = rewritten or corrected
+        ask = self.focus(corrected)
+        slot, said = self.slot_of(ask)
+        if rewritten and not said:                  # "那綦江呢？" asks what the previous question asked
+            slot, _ = self.slot_of(query)
+        unit_cls, unit_word = self.unit_of(ask)
+        if rewritten and unit_cls is None and slot is Slot.NUMBER:
+            unit_cls, unit_word = self.unit_of(query)
+        subject = self.subject_of(query)
+        dated = [a for d in subject.docs for a in self.aliases.get(d, []) if a in query and YEAR.search(a)]
+        clause_subject = self.subject_of(self.ask_clause(ask))
+        if not rewritten and clause_subject.places and set(clause_subject.places) != set(subject.places):
+            subject = Subject(clause_subject.places, subject.docs, "")
+        undated = lambda x: self._undated(x, dated)  # noqa: E731
+        own = self.timeframe_of(undated(ask))    # a follow-up's own year or aspect replaces the previous turn's
+        clause_tf = self.timeframe_of(undated(self.ask_clause(ask)))
+        if clause_tf.aspect or self.ask_clause(ask) != ask:       # the asking clause says target or actual, not its preamble
+            own = TimeFrame(own.years, own.period, clause_tf.aspect)
+        dated_years = self.timeframe_of(ask)                        # a document's year still dates the question
+        if not own.years and dated_years.years:
+            own = TimeFrame(dated_years.years, own.period or dated_years.period, own.aspect)
+        timeframe = own if not rewritten or own.years or own.period else self.timeframe_of(undated(query))
+        if rewritten and own.aspect is None and timeframe is own:
+            timeframe = TimeFrame(own.years, own.period, self.timeframe_of(undated(query)).aspect)
+        terms = self.terms_of(ask, subject)
+        if rewritten and sum(t.known for t in terms) < 2:     # "那2025年呢？": the topic is the previous question's
+            terms = self.terms_of(query, subject)
+        compare = bool(COMPARE.search(corrected)) or len(subject.places) + len(subject.docs) >= 2
+        whole = Question(text=text, normalized=corrected, query=query, slot=slot, unit=unit_cls, unit_word=unit_word,
+                         subject=subject, timeframe=timeframe, terms=terms, compare=compare, rewritten=rewritten,
+                         corrections=tuple(fixes))
+        asks = self.asks(ask)
+        if len(asks) >= 2 and not rewritten:
+            return replace(whole, parts=self.parts_of(asks, whole))
+        return whole
+
+    @staticmethod
+    def _undated(t: str, dated_aliases: list[str]) -> str:
+        """``t`` without the document names that carry a year (2025年计划报告 names a document; its year and its 计划
+        are the document's, not the question's time frame -- the document's own scope says which years it covers)."""
+        for a in sorted(dated_aliases, key=len, reverse=True):
+            t = t.replace(a, " ")
+        return t
+
+    def asks(self, t: str) -> list[str]:
+        """The separate asks of a question: pieces ending in ？ (or ；), and comma-separated clauses that each
+        ask something ("目标是多少，实际做到了多少？"). Pieces that ask nothing are context, not asks."""
+        pieces = [p.strip(" ，,") for p in re.split(r"(?<=[？?；;])", t) if p.strip(" ，,？?；;")]
+        out = []
+        for p in pieces:
+            clauses = [c for c in re.split(r"[，,](?=[^，,]*$)|[，,]", p) if c.strip()]
+            asking = [c for c in clauses if self.slot_of(c)[1]]
+            if len(asking) >= 2 and all(self.slot_of(c)[1] for c in clauses[-len(asking):]):
+                head = "，".join(c for c in clauses if c not in asking)
+                out += [(head + "，" + c) if head and i == 0 else c for i, c in enumerate(asking)]
+            elif self.slot_of(p)[1] or (out and re.search(r"呢[?？]?$", p)):    # "…是多少？2035年呢？"
+                out.append(p)
+        return out[:4]
+
+    def parts_of(self, asks: list[str], whole: Question) -> tuple[Question, ...]:
+        """Each ask as a question of its own, in the context of the whole: a part that names no place, document or
+        year takes the question's; one with fewer than two topic words also takes the ask before it ("…目标是多少？
+        实际做到了多少？"). Named documents carry over only to a part that does not say target/actual itself."""
+        parts: list[Question] = []
+        for a in asks:
+            slot, said = self.slot_of(a)
+            unit_cls, unit_word = self.unit_of(a)
+            if parts and not said:                 # "2035年呢？": asks what the part before asked
+                slot, unit_cls, unit_word = parts[-1].slot, parts[-1].unit, parts[-1].unit_word
+            own_subject = self.subject_of(a)
+            tf = self.timeframe_of(a)
+            places = own_subject.places or whole.subject.places
+            docs = own_subject.docs or (whole.subject.docs if tf.aspect is None else ())
+            subject = Subject(places=places, docs=docs, home="" if places else self.home)
+            timeframe = TimeFrame(tf.years or (whole.timeframe.years if not tf.period else ()),
+                                  tf.period or (whole.timeframe.period if not tf.years else None),
+                                  tf.aspect or (parts[-1].timeframe.aspect if parts else whole.timeframe.aspect))
+            terms = self.terms_of(a, subject)
+            query = a
+            if parts and (sum(t.known for t in terms) < 2 or re.search(r"又|那|这个|其中|它|呢[?？]?$|同样|相应", a)):
+                prev = parts[-1]
+                query = f"{prev.query} {a}"
+                terms = tuple(dict((t.text, t) for t in (*prev.terms, *terms)).values())
+            parts.append(Question(text=a, normalized=a, query=query, slot=slot, unit=unit_cls, unit_word=unit_word,
+                                  subject=subject, timeframe=timeframe, terms=terms,
+                                  compare=bool(COMPARE.search(a)) or len(places) + len(docs) >= 2))
+        return tuple(parts)

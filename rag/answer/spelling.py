@@ -1,0 +1,107 @@
+"""Homophone typos (棋江 -> 綦江, 规化 -> 规划, 城镇话率 -> 城镇化率), corrected as a noisy channel: a character
+pair of the question that no document contains is replaced by a same-sounding pair the documents use, when
+that makes the question's run of characters far more likely under jieba's word model (its dictionary plus
+the domain terms): log-probability gain >= ``margin``.
+
+Measured on the 610 golden questions (jieba's dictionary only): true typos gain 4.1-10.0 (总直->总值 4.06,
+棋江区->綦江区 5.07, 规化->规划 10.02); the pairs that sound alike across a word boundary gain at most 1.9
+(有几所->有机所) or lose (我是->我市 -2.75, 方案里->方案例 -3.33); hence ``margin`` 4.0. A character that
+already forms a corpus pair with its other neighbour is kept (川渝生 is not 川与生, 占比要 is not 占必要). Pinyin comes from PyPI
+``pypinyin`` (toneless, the most common reading of each character). A real word the documents lack (网约车,
+房价) has no same-sounding counterpart there and is left alone.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Callable
+
+HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
+@dataclass(frozen=True)
+class Correction:
+    wrong: str        # the question's pair
+    right: str        # the corpus pair it was read as
+    position: int
+
+
+class Speller:
+    def __init__(self, bigram_df: dict[str, int], logprob: Callable[[str], float], min_df: int = 2,
+                 margin: float = 4.0):
+        if min_df < 1:
+            raise ValueError(f"min_df must be >= 1, got {min_df}")
+        if margin <= 0:
+            raise ValueError(f"margin must be > 0, got {margin}")
+        from pypinyin import Style, lazy_pinyin
+
+        self._pinyin = lambda s: lazy_pinyin(s, style=Style.NORMAL, errors="ignore")
+        self.logprob = logprob
+        self.margin = margin
+        self.df = {b: n for b, n in bigram_df.items() if len(b) == 2 and HAN_RUN.fullmatch(b)}
+        chars = sorted({ch for b in self.df for ch in b})
+        self._sound = dict(zip(chars, self._pinyin("".join(chars)))) if chars else {}
+        self._by_sound: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for b, n in self.df.items():
+            if n >= min_df:
+                self._by_sound[(self._sound.get(b[0], ""), self._sound.get(b[1], ""))].append(b)
+
+    def _char_sound(self, ch: str) -> str:
+        s = self._sound.get(ch)
+        if s is None:
+            s = (self._pinyin(ch) or [""])[0]
+        return s
+
+    def correct(self, text: str) -> tuple[str, list[Correction]]:
+        """``text`` with homophone typos replaced, and what was replaced."""
+        chars = list(text)
+        fixes: list[Correction] = []
+        for m in HAN_RUN.finditer(text):
+            a, b = m.start(), m.end()
+            for i in range(a, b - 1):
+                pair = chars[i] + chars[i + 1]
+                if pair in self.df:
+                    continue
+                run = "".join(chars[a:b])
+                base = self.logprob(run)
+                best, best_gain = None, self.margin
+                for cand in self._by_sound.get((self._char_sound(chars[i]), self._char_sound(chars[i + 1])), ()):
+                    diff = [k for k in range(2) if cand[k] != pair[k]]
+                    if len(diff) != 1:
+                        continue
+                    k = i + diff[0]
+                    other = k - 1 if k == i else k + 1      # the changed character's other neighbour
+                    if a <= other < b and (chars[min(k, other)] + chars[max(k, other)]) in self.df:
+                        continue            # it already forms a corpus pair there (川渝生 is not 川与生)
+                    new = run[:k - a] + cand[diff[0]] + run[k - a + 1:]
+                    gain = self.logprob(new) - base
+                    if gain >= best_gain:
+                        best, best_gain = (k, cand[diff[0]], cand), gain
+                if best:
+                    k, ch, cand = best
+                    chars[k] = ch
+                    fixes.append(Correction(pair, cand, i))
+        return "".join(chars), fixes
+
+    def variants(self, term: str) -> list[str]:
+        """``term`` with one character replaced by a same-sounding corpus character (the candidates for a quoted
+        name the corpus does not contain; the caller keeps those the corpus has)."""
+        out = []
+        for k, ch in enumerate(term):
+            if not HAN_RUN.fullmatch(ch + ch):
+                continue
+            for cand in self._same_sound(self._char_sound(ch)):
+                if cand != ch:
+                    out.append(term[:k] + cand + term[k + 1:])
+        return out
+
+    def _same_sound(self, sound: str) -> list[str]:
+        """Corpus characters read ``sound`` (most frequent first)."""
+        if not hasattr(self, "_chars_by_sound"):
+            by: dict[str, dict[str, int]] = defaultdict(dict)
+            for b, n in self.df.items():
+                for ch in b:
+                    by[self._sound.get(ch, "")][ch] = by[self._sound.get(ch, "")].get(ch, 0) + n
+            self._chars_by_sound = {snd: [c for c, _ in sorted(d.items(), key=lambda x: -x[1])] for snd, d in by.items()}
+        return self._chars_by_sound.get(sound, [])[:12]

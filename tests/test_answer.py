@@ -1,0 +1,130 @@
+"""The answer stage end to end on the real corpus (fake embedder) and composition on its own: verbatim
+citations, honest refusals that say what is missing, garbage notices, several asks, other regions' documents."""
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag.answer.compose import GARBAGE, NOT_FOUND
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def verbatim(pipeline, ans):
+    texts = {d.doc_id: d.text for d in pipeline.corpus.documents}
+    ns = {c.n for c in ans.citations}
+    assert {int(n) for n in re.findall(r"\[(\d+)\]", ans.answer)} <= ns
+    for c in ans.citations:
+        assert texts[c.doc_id][c.start:c.end] == c.quote
+
+
+@pytest.mark.parametrize("q,must", [
+    ("重庆“十五五”研发经费投入强度目标是多少？", "3.25"),
+    ("“33618”是什么？", "33618"),
+    ("2024年计划提出软件信息服务主营业务收入要达到多少？", "4000亿元"),
+    ("行动方案提出到2027年主城都市区常住人口达到多少？", "2200"),
+    ("重慶「十五五」研發經費投入強度目標是多少？", "3.25"),                     # traditional characters
+    ("棋江区2030年常住人口城镇化率目标是多少？", "70"),                        # a homophone typo
+])
+def test_answers_quote_verbatim(fake_pipeline, q, must):
+    a = fake_pipeline.ask(q)
+    assert not a.refused, (q, a.answer)
+    assert must in a.answer
+    verbatim(fake_pipeline, a)
+
+
+def test_the_newspaper_quote_keeps_its_hard_line_break(fake_pipeline):
+    a = fake_pipeline.ask("2024年计划提出软件信息服务主营业务收入要达到多少？")
+    assert "\n" in next(c for c in a.citations if "4000" in c.quote).quote
+
+
+@pytest.mark.parametrize("q,notice", [
+    ("2028年重庆市计划城镇新增就业多少人？", "2028年"),                         # a year no document covers
+    ("渝贵高铁啥时候能通车？", "具体时间"),                                     # the topic is there, the date is not
+    ("綦江打算建多少个社区老年食堂？", "具体数字"),                              # the topic is there, the number is not
+    ("万州区“十五五”规划提出的地区生产总值年均增速目标是多少？", ""),            # another district's plan
+])
+def test_near_topic_refusals_say_what_is_missing(fake_pipeline, q, notice):
+    a = fake_pipeline.ask(q)
+    assert a.refused and a.answer.startswith(NOT_FOUND), (q, a.answer)
+    assert notice in (a.notice or ""), a.notice
+    verbatim(fake_pipeline, a)
+
+
+def test_absent_topic_is_refused(fake_pipeline):
+    a = fake_pipeline.ask("重庆市2030年商品房平均房价目标是多少元每平方米？")
+    assert a.refused and a.answer.startswith(NOT_FOUND)
+
+
+@pytest.mark.parametrize("q", ["<img src=x onerror=alert(1)>", "😀😀😀", "'; DROP TABLE feedback; --", "綦江"])
+def test_garbage_gets_a_short_notice_without_citations(fake_pipeline, q):
+    a = fake_pipeline.ask(q)
+    assert a.refused and a.citations == [] and a.notice == GARBAGE
+
+
+def test_everyday_words_do_not_refuse(fake_pipeline):
+    for q in ("重庆咋个解决看病难？", "綦江2030年常住人口城镇化率要搞到好多嘛？"):
+        a = fake_pipeline.ask(q)
+        assert not a.refused, (q, a.notice)
+    for q in ("娃儿上学的事规划里怎么弄？", "上班族的钱包能鼓起来吗？"):     # answered or not: never for their wording
+        a = fake_pipeline.ask(q)
+        assert "文档中未出现" not in a.answer
+        assert not [t for t in fake_pipeline.answerer.analyze(q).terms if t.specific]
+
+
+def test_several_asks_are_answered_part_by_part(fake_pipeline):
+    a = fake_pipeline.ask("2024年计划的城镇新增就业目标是多少，实际完成了多少？")
+    assert not a.refused
+    assert "60" in a.answer and "71.9" in a.answer.replace(" ", "")
+    docs = {c.doc_id for c in a.citations}
+    assert {"chongqing-2024-plan-report-excerpt", "chongqing-2025-plan-report-excerpt"} <= docs
+    verbatim(fake_pipeline, a)
+
+
+def test_a_part_the_documents_do_not_answer_is_named(fake_pipeline):
+    a = fake_pipeline.ask("重庆2030年研发经费投入强度目标是多少？2035年呢？")
+    assert not a.refused and "3.25" in a.answer
+    assert "2035" in a.answer and NOT_FOUND in a.answer
+
+
+# ----------------------------------------------------------------------------- other regions' documents
+@pytest.fixture(scope="module")
+def two_region_pipeline(tmp_path_factory, corpus):
+    """The five documents plus a work report of another province that states the same indicators."""
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    cdir = tmp_path_factory.mktemp("corpus2")
+    entries = []
+    for d in corpus.documents:
+        shutil.copy(d.path, cdir / d.meta["file"])
+        entries.append({"id": d.doc_id, "file": d.meta["file"], "title": d.title})
+    other = ("各位代表：\n\n一、2025年工作回顾\n\n过去一年，全省地区生产总值增长5.4%，常住人口城镇化率达到68.2%，"
+             "旅游总收入达到1200亿元，接待入境游客320万人次，城镇新增就业61万人。\n\n二、2026年主要目标\n\n"
+             "研发经费投入强度达到2.8%，城镇新增就业60万人以上，新增口袋公园200个。\n")
+    (cdir / "other.txt").write_text(other, encoding="utf-8")
+    entries.append({"id": "prov-other", "file": "other.txt", "title": "2026年吉林省政府工作报告", "issuer": "吉林省", "year": 2026})
+    (cdir / "manifest.json").write_text(json.dumps({"documents": entries}, ensure_ascii=False), encoding="utf-8")
+    return Pipeline(Settings(embedder="fake", corpus_dir=cdir, index_dir=tmp_path_factory.mktemp("idx2"),
+                             ask_process=False), progress=False)
+
+
+@pytest.mark.parametrize("q", ["2025年重庆旅游总收入是多少亿元？", "重庆接待入境游客多少万人次？", "2026年重庆要新增多少个口袋公园？",
+                               "旅游总收入达到了多少？"])
+def test_questions_about_chongqing_are_not_answered_from_another_province(two_region_pipeline, q):
+    a = two_region_pipeline.ask(q)
+    assert all(c.doc_id != "prov-other" for c in a.citations), (q, a.answer)
+
+
+def test_a_question_about_that_province_is_answered_from_its_report(two_region_pipeline):
+    a = two_region_pipeline.ask("吉林省2025年接待入境游客多少万人次？")
+    assert not a.refused and a.citations[0].doc_id == "prov-other" and "320" in a.answer
+
+
+def test_retrieval_keeps_to_the_subject(two_region_pipeline):
+    hits = two_region_pipeline.retrieve("重庆城镇新增就业目标", 10)
+    assert hits and all(h.doc_id != "prov-other" for h in hits)
+    hits = two_region_pipeline.retrieve("吉林省城镇新增就业目标", 10)
+    assert hits[0].doc_id == "prov-other"

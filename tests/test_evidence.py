@@ -1,0 +1,172 @@
+"""Evidence verification on its own (rag/answer/evidence.py): each check on hand-made clauses of hand-made
+documents, the questions analysed by the product's analyzer. No retrieval, no embedder."""
+import pytest
+
+from rag.answer.evidence import EvidenceConfig, EvidenceVerifier, period_name, quantities
+from rag.schema import Chunk, Hit
+from rag.scope import DocScope, gazetteer
+
+SCOPES = {
+    "cq-plan": DocScope("重庆市", 2026, 2030),                    # a five-year plan outline
+    "qj-plan": DocScope("綦江区", 2026, 2030),
+    "cq-2024": DocScope("重庆市", 2024, 2024),                    # an annual plan (targets for 2024)
+    "cq-2025": DocScope("重庆市", 2025, 2025, review_year=2024),  # 2024 results, then the 2025 plan
+    "sh-2026": DocScope("上海市", 2026, 2026, review_year=2025),
+    "nat-2019": DocScope("全国", 2019, 2019, review_year=2018),
+}
+HEADINGS = {}
+
+
+def hit(doc, text, kind="paragraph", headings=(), start=0, location="第一章"):
+    cid = f"{doc}#{len(HEADINGS)}"
+    HEADINGS[cid] = Chunk(cid, doc, doc, location, tuple(headings), kind, text, start, start + len(text))
+    return Hit(doc_id=doc, title=doc, location=location, text=text, start=start, end=start + len(text), score=1.0,
+               chunk_id=cid, kind=kind, match_text=text)
+
+
+@pytest.fixture(scope="module")
+def qa(fake_pipeline):
+    return fake_pipeline.answerer.analyzer
+
+
+@pytest.fixture()
+def verifier():
+    # the chunks tell where the 2025 report's plan part begins (its first heading naming 2025)
+    plan_part = Chunk("cq-2025#plan", "cq-2025", "cq-2025", "二、", ("二、2025年国民经济和社会发展计划总体考虑",),
+                      "paragraph", "……", 1000, 1002)
+    return EvidenceVerifier(EvidenceConfig(), list(HEADINGS.values()) + [plan_part], SCOPES, gazetteer(), "重庆市")
+
+
+def check(verifier, qa, question, h, history=()):
+    v = EvidenceVerifier(verifier.config, list(HEADINGS.values()) + [
+        Chunk("cq-2025#plan", "cq-2025", "cq-2025", "二、", ("二、2025年国民经济和社会发展计划总体考虑",), "paragraph",
+              "……", 1000, 1002)], SCOPES, gazetteer(), "重庆市")
+    q = qa.run(question, list(history))
+    return v.check(q, v.units([h])[0])
+
+
+# ----------------------------------------------------------------------------- config
+def test_config_is_validated():
+    with pytest.raises(ValueError, match="min_topic"):
+        EvidenceConfig(min_topic=1.5)
+    with pytest.raises(ValueError, match="rank_bonus"):
+        EvidenceConfig(rank_bonus=-1)
+    assert EvidenceConfig().to_dict()["max_units"] == 4
+
+
+# ----------------------------------------------------------------------------- subject
+def test_a_question_about_chongqing_is_not_answered_by_another_province(verifier, qa):
+    h = hit("sh-2026", "全市常住人口城镇化率达到89.5%。")
+    c = check(verifier, qa, "重庆常住人口城镇化率是多少？", h)
+    assert not c.subject and not c.supported
+    assert check(verifier, qa, "重庆常住人口城镇化率是多少？", hit("cq-plan", "常住人口城镇化率达到75%左右。")).subject_via == "region"
+
+
+def test_a_district_question_is_answered_by_the_city_plan_only_where_it_names_the_district(verifier, qa):
+    assert check(verifier, qa, "万州要建设什么？", hit("cq-plan", "支持万州建设重要城市副中心。")).subject_via == "mention"
+    assert not check(verifier, qa, "万州要建设什么？", hit("cq-plan", "建设重要城市副中心。")).subject
+    # the district's own plan
+    assert check(verifier, qa, "綦江城镇化率目标", hit("qj-plan", "常住人口城镇化率达到70%。")).subject_via in ("region", "named")
+
+
+def test_no_place_means_the_home_region_and_places_inside_it(verifier, qa):
+    assert check(verifier, qa, "城镇化率目标是多少", hit("qj-plan", "常住人口城镇化率达到70%。")).subject_via == "home"
+    assert not check(verifier, qa, "城镇化率目标是多少", hit("nat-2019", "常住人口城镇化率达到60%。")).subject
+
+
+def test_a_named_document_must_still_be_about_the_place_asked(verifier, qa):
+    c = check(verifier, qa, "成都2024年计划新增多少个口袋公园？", hit("cq-2024", "新增100个口袋公园。"))
+    assert not c.subject
+
+
+# ----------------------------------------------------------------------------- time frame
+def test_a_clause_states_the_asked_year_or_its_document_covers_it(verifier, qa):
+    assert check(verifier, qa, "2024年计划新增多少个口袋公园？", hit("cq-2024", "新增100个口袋公园。")).time
+    assert not check(verifier, qa, "2028年新增多少个口袋公园？", hit("cq-plan", "新增100个口袋公园。")).time
+    assert check(verifier, qa, "2030年新增多少个口袋公园？", hit("cq-plan", "新增100个口袋公园。")).time  # the plan's end year
+    assert check(verifier, qa, "2027年新增多少个口袋公园？", hit("cq-plan", "到2027年新增100个口袋公园。")).time
+
+
+def test_actual_results_are_not_answered_by_a_target(verifier, qa):
+    plan = hit("cq-2024", "力争城镇新增就业60万人。")
+    assert not check(verifier, qa, "2024年城镇新增就业实际完成了多少？", plan).time
+    review = hit("cq-2025", "全市城镇新增就业71.9万人,超额完成年度目标任务。", start=10)     # before the plan part
+    assert check(verifier, qa, "2024年城镇新增就业实际完成了多少？", review).time
+    plan_part = hit("cq-2025", "城镇新增就业65万人。", start=2000, headings=("二、2025年国民经济和社会发展计划总体考虑",))
+    assert not check(verifier, qa, "2024年城镇新增就业实际完成了多少？", plan_part).time
+    assert check(verifier, qa, "2025年城镇新增就业目标是多少？", plan_part).time
+
+
+def test_a_plan_period_is_met_by_the_next_plans_review(verifier, qa):
+    review = hit("qj-plan", "“十四五”时期地区生产总值年均增长5.9%。", headings=("第一章 “十四五”时期经济社会发展交出高质量答卷",))
+    assert check(verifier, qa, "綦江“十四五”时期地区生产总值年均增长了多少？", review).time
+    assert period_name((2021, 2025)) == "十四五" and period_name((2026, 2030)) == "十五五"
+
+
+def test_a_glossary_entry_is_timeless_for_a_definition(verifier, qa):
+    g = hit("cq-plan", "3．“33618”现代制造业集群体系。指……", kind="glossary")
+    assert check(verifier, qa, "2024年计划里的“33618”是什么意思？", g).time
+
+
+# ----------------------------------------------------------------------------- slot
+def test_quantities_skip_years_ordinals_item_numbers_and_vague_amounts():
+    assert quantities("到2030年建成3个中心、50家企业") == [("3", "count"), ("50", "count")]
+    assert quantities("第3批、一批、千亿级开发区、一体化") == []
+    assert quantities("3. 推进就业") == []
+    assert ("5.5", "percent") in quantities("控制在5.5%以内")
+
+
+def test_a_number_must_be_tied_to_the_topic(verifier, qa):
+    c = check(verifier, qa, "2024年接待过夜游客多少万人次？",
+              hit("cq-2025", "接待过夜游客 863.5 万人次,增长 10%。", start=5))
+    assert c.slot
+    c = check(verifier, qa, "打造多少个千亿级开发区？", hit("cq-plan", "加快打造一批产业发展优的千亿级开发区。"))
+    assert not c.slot                                  # 一批 / 千亿级 give no count
+    c = check(verifier, qa, "城镇新增就业多少人？", hit("cq-plan", "推进稳就业促增收，新建公园100个，改造管网500公里。"))
+    assert not c.slot                                  # numbers, but about something else
+
+
+def test_the_unit_and_its_multiplier_must_fit(verifier, qa):
+    row = "人均地区生产总值（万元）｜2025年：6.1｜2030年目标：8.5｜属性：预期性"
+    h = hit("qj-plan", row, kind="table_row")
+    assert check(verifier, qa, "綦江2030年人均地区生产总值目标是多少万元？", h).slot
+    assert not check(verifier, qa, "綦江2025年地区生产总值总量是多少亿元？", h).slot     # 亿元, not 万元
+    assert not check(verifier, qa, "綦江人均地区生产总值目标是多少人？", h).slot
+
+
+def test_a_table_row_must_hold_a_value_for_the_asked_year(verifier, qa):
+    h = hit("cq-plan", "居民消费率（%）｜2025年：—｜2030年目标：46｜属性：预期性", kind="table_row")
+    assert check(verifier, qa, "2030年居民消费率目标是多少？", h).slot
+    assert not check(verifier, qa, "2025年重庆的居民消费率是多少？", h).slot
+
+
+def test_time_place_list_and_definition_slots(verifier, qa):
+    assert not check(verifier, qa, "渝贵高铁啥时候通车？", hit("cq-plan", "开工建设渝贵高铁。")).slot
+    assert check(verifier, qa, "渝贵高铁啥时候通车？", hit("cq-plan", "渝贵高铁2028年建成通车。")).slot
+    assert not check(verifier, qa, "重庆新机场选址在哪里？", hit("cq-plan", "谋划建设重庆新机场。")).slot
+    assert check(verifier, qa, "重庆新机场选址在哪里？", hit("cq-plan", "重庆新机场选址渝北区。")).slot
+    assert not check(verifier, qa, "15件重点民生实事是哪15件？", hit("cq-2024", "滚动实施2024年15件重点民生实事。")).slot
+    assert check(verifier, qa, "重点推进哪些工程？",
+                 hit("cq-2025", "纵深推进“车路云一体化”“渝赛计划”“超充行动”等重大工程。", start=2000)).slot
+    assert check(verifier, qa, "“33618”是什么？", hit("cq-plan", "3．“33618”现代制造业集群体系。", kind="glossary")).slot
+
+
+# ----------------------------------------------------------------------------- coverage and the verdict
+def test_coverage_counts_thesaurus_forms_headings_and_everyday_words_half(verifier, qa):
+    q = qa.run("老人看病难怎么解决", [])
+    full = verifier.coverage(q, "推进老年人就医便利化，解决看病难问题")
+    part = verifier.coverage(q, "推进就医便利化")
+    assert full > part > 0
+    assert verifier.coverage(q, "便利化", "第三节 老年人就医") > verifier.coverage(q, "便利化")
+
+
+def test_verdict_reasons(verifier, qa):
+    q = qa.run("2028年重庆城镇新增就业多少人？", [])
+    v = verifier.run(q, [hit("cq-plan", "城镇新增就业325万人。")])
+    assert not v.supported and v.reason == "time" and v.near
+    q = qa.run("“九治”是指哪九个方面？", [])
+    v = verifier.run(q, [hit("cq-plan", "推进生态环境治理。")])
+    assert v.reason == "specific" and v.missing == ("九治",)
+    q = qa.run("重庆城镇新增就业多少人？", [])
+    v = verifier.run(q, [hit("cq-plan", "城镇新增就业325万人。")], dense=[0.9])
+    assert v.supported and v.features["coverage"] > 0.5 and v.features["dense_top"] == 0.9

@@ -1,0 +1,205 @@
+"""Question analysis on its own (rag/answer/question.py + rules.py): normalisation, slot, unit, subject, time
+frame, terms, several asks. Each phrasing rule has a test; the analyzer is the product's, built on the real
+corpus's index statistics (fake embedder: analysis never embeds)."""
+import pytest
+
+from rag.answer.question import normalize_question
+from rag.answer.rules import Slot, default_rules
+
+CQ, QJ, R24, R25, ACT = ("chongqing-15th-five-year-plan", "qijiang-15th-five-year-plan",
+                         "chongqing-2024-plan-report-excerpt", "chongqing-2025-plan-report-excerpt",
+                         "chengyu-twin-city-action-plan-2023-2027")
+
+
+@pytest.fixture(scope="module")
+def qa(fake_pipeline):
+    return fake_pipeline.answerer.analyzer
+
+
+def run(qa, text, history=()):
+    return qa.run(text, list(history))
+
+
+# ----------------------------------------------------------------------------- normalisation
+def test_traditional_characters_width_and_case():
+    assert normalize_question("重慶規劃裡的醫院") == "重庆规划里的医院"
+    assert normalize_question("ＧＤＰ２０３０年目標") == "gdp2030年目标"
+    assert normalize_question("綦江區  “十五五”") == "綦江区 “十五五”"          # 綦 is not traditional for 其
+
+
+def test_fillers_are_dropped(qa):
+    assert qa.clean("请问一下，綦江2030年城镇化率目标是多少？谢谢！") == "綦江2030年城镇化率目标是多少?"
+    assert qa.clean("麻烦问一下 “33618”是什么") == "“33618”是什么"
+    assert qa.clean("我想了解一下綦江的交通") == "綦江的交通"
+
+
+@pytest.mark.parametrize("typo,fixed", [("棋江区2030年城镇化率", "綦江区"), ("研法投入强度", "研发投入"),
+                                        ("綦江十五五期间要建多少套保障性住坊", "住房")])
+def test_homophone_typos_are_corrected(qa, typo, fixed):
+    q = run(qa, typo)
+    assert fixed in q.normalized and q.corrections
+
+
+@pytest.mark.parametrize("text", ["我是刚毕业的大学生，想问创业的事", "方案里说要培育市级科普基地", "川渝生态共保共治",
+                                  "重庆的网约车有多少辆"])
+def test_words_that_only_sound_alike_are_left_alone(qa, text):
+    q = run(qa, text)
+    assert not q.corrections, q.corrections
+
+
+# ----------------------------------------------------------------------------- garbage
+@pytest.mark.parametrize("text", ["<img src=x onerror=alert(1)>", "😀😀😀", "'; DROP TABLE feedback; --", "你好",
+                                  "../../etc/passwd", "綦江", "???", "hello world"])
+def test_garbage_has_no_question(qa, text):
+    assert run(qa, text).garbage
+
+
+@pytest.mark.parametrize("text,history", [("“33618”", []), ("416是啥", []), ("gdp目标", []),
+                                          ("那綦江呢？", [{"role": "user", "content": "重庆2030年城镇化率目标是多少？"}])])
+def test_short_real_questions_are_not_garbage(qa, text, history):
+    assert not run(qa, text, history).garbage
+
+
+# ----------------------------------------------------------------------------- slot and unit
+@pytest.mark.parametrize("text,slot", [
+    ("“33618”是什么？", Slot.DEFINITION), ("“疆算入渝”是啥意思？", Slot.DEFINITION), ("什么是“四侧”", Slot.DEFINITION),
+    ("有哪些重点产业", Slot.LIST), ("2024年新增的6家三级医院分别是哪几家？", Slot.LIST), ("都有啥子项目", Slot.LIST),
+    ("2030年目标是多少", Slot.NUMBER), ("綦江以后要修几条路？", Slot.NUMBER), ("占比多大", Slot.NUMBER),
+    ("重庆 家庭医生 签约率 目标", Slot.NUMBER),
+    ("渝贵高铁啥时候能通车啊？", Slot.TIME), ("哪一年建成", Slot.TIME),
+    ("新机场选址在哪里？", Slot.PLACE),
+    ("重庆咋解决看病难？", Slot.WHY_HOW), ("啷个帮我们找工作", Slot.WHY_HOW), ("为啥要建", Slot.WHY_HOW),
+    ("是约束性指标吗？", Slot.YES_NO), ("有没有托育补贴", Slot.YES_NO),
+    ("綦江有哪个故居要申报国家级文物保护单位？", Slot.ENTITY), ("叫什么名字", Slot.ENTITY),
+])
+def test_slot(qa, text, slot):
+    assert qa.slot_of(normalize_question(text))[0] is slot
+
+
+@pytest.mark.parametrize("text,unit", [("要达到多少万人？", ("person", "万人")), ("多少亿元", ("money", "亿元")),
+                                       ("多少年轻人留在重庆", ("person", "人")), ("连续多少个月没有事故", ("duration", "个月")),
+                                       ("占比是多少", ("percent", "%")), ("多少亿？", (None, "亿")),
+                                       ("是多少？往后几年有啥要求", (None, None)), ("几条路", ("count", "条"))])
+def test_unit(qa, text, unit):
+    assert qa.unit_of(normalize_question(text)) == unit
+
+
+# ----------------------------------------------------------------------------- subject
+def test_places_addresses_and_both_sides(qa):
+    assert run(qa, "重庆市綦江区2030年城镇化率目标").subject.places == ("綦江区",)       # an address: the inner place
+    assert set(run(qa, "全市和綦江区的城镇化率目标分别是多少").subject.places) == {"重庆市", "綦江区"}
+    assert run(qa, "万盛经开区城镇化率目标").subject.places == ("万盛经济技术开发区",)
+    assert run(qa, "渝东北的旅游怎么发展").subject.places == ("渝东北三峡库区城镇群",)
+    assert run(qa, "其中国际客运航线有多少条").subject.places == ()                     # not 中国
+    q = run(qa, "城镇化率目标是多少")
+    assert q.subject.places == () and q.subject.regions == ("重庆市",)                   # the home region
+
+
+def test_the_asking_clause_names_the_subject(qa):
+    q = run(qa, "中心城区防洪要达到100年一遇，那万州城区的防洪标准要搞到好多年一遇嘛？")
+    assert q.subject.places == ("万州区",)
+
+
+def test_named_documents(qa):
+    assert run(qa, "行动方案提出了什么").subject.docs == (ACT,)
+    assert run(qa, "2024年计划里说了什么").subject.docs == (R24,)
+    assert QJ in run(qa, "綦江规划的就业目标").subject.docs
+
+
+# ----------------------------------------------------------------------------- time frame
+def test_years_period_and_end_of_period(qa):
+    assert run(qa, "綦江2030年城镇化率目标").timeframe.years == (2030,)
+    assert run(qa, "“十五五”期间城镇新增就业目标").timeframe.period == (2026, 2030)
+    tf = run(qa, "“十四五”末，重庆每千人口拥有多少个托位？").timeframe
+    assert tf.years == (2025,) and tf.period is None
+
+
+@pytest.mark.parametrize("text,aspect", [
+    ("2024年计划的城镇新增就业目标是多少", "target"), ("到2027年要建成多少个商圈", "target"),
+    ("2024年全市城镇新增就业实际完成了多少？", "actual"), ("2024年重庆哪条市郊铁路建成通车了？", "actual"),
+    ("到2024年底运营里程有多少公里？", "actual"),            # 到2024年 asked in 2026: what was reached
+    ("2023年重庆有多少年轻人留在重庆", "actual"),             # a past year, no plan word: what happened
+    ("2024年计划每千人口托位数目标是多少，实际做到了多少？", None),   # both: neither decides
+    ("2024年重庆说要引进300家品牌首店，最后实际开了多少家？", "actual"),  # the asking clause decides
+    ("研发经费投入强度是多少", None),
+])
+def test_aspect(qa, text, aspect):
+    assert run(qa, text).timeframe.aspect == aspect
+
+
+def test_the_plan_in_a_document_name_does_not_make_a_target_question(qa):
+    q = run(qa, "2025年计划报告提到加力实施“四千行动”，“四千行动”具体指什么？")
+    assert q.subject.docs == (R25,) and q.timeframe.aspect is None and q.slot is Slot.DEFINITION
+
+
+# ----------------------------------------------------------------------------- terms
+def test_frame_words_question_words_and_modals_are_not_terms(qa):
+    terms = {t.text for t in run(qa, "綦江以后要修几条路？").terms}
+    assert "几条" not in terms and "要修" not in terms and "以后" not in terms
+    terms = {t.text for t in run(qa, "重庆咋个解决看病难的问题嘛？").terms}
+    assert not terms & {"咋个", "问题", "嘛"}
+
+
+def test_places_years_periods_and_units_are_not_terms(qa):
+    terms = {t.text for t in run(qa, "“十五五”末綦江区2030年城镇化率要达到多少公里？").terms}
+    assert not terms & {"綦江", "綦江区", "2030", "十五五", "公里"}
+    assert "城镇化率" in terms
+
+
+def test_quoted_names_are_specific_and_keep_their_place_names(qa):
+    t = {x.text: x for x in run(qa, "“疆算入渝”是啥意思？").terms}
+    assert t["疆算入渝"].specific and t["疆算入渝"].known
+    q = run(qa, "綦江红色文化的“两园一点一官”具体是哪几个项目？")          # a typo inside a quoted name
+    term = next(x for x in q.terms if x.text == "两园一点一官")
+    assert "两园一点一馆" in term.forms and term.known
+
+
+def test_colloquial_and_thesaurus_forms(qa):
+    t = {x.text: x for x in run(qa, "娃儿上学的事规划里怎么弄？").terms}
+    assert "儿童" in t["娃儿"].forms                               # colloquial map / 同义词词林
+    t = {x.text: x for x in run(qa, "老人看病难怎么办").terms}
+    assert "就医" in t["看病"].forms or "医疗" in t["看病"].forms
+
+
+def test_guessed_words_are_not_known_by_accident(qa):
+    # jieba glues 率要 / 上要 out of the question; two characters side by side in some document do not make a word
+    terms = {t.text: t for t in run(qa, "机械化率要搞到好多").terms}
+    assert "率要" not in terms or not terms["率要"].known
+
+
+def test_numbers_and_codes_are_specific(qa):
+    t = {x.text: x for x in run(qa, "416是啥").terms}
+    assert t["416"].specific
+
+
+# ----------------------------------------------------------------------------- several asks and follow-ups
+def test_several_asks_become_parts(qa):
+    q = run(qa, "2024年计划每千人口托位数目标是多少，实际做到了多少？")
+    assert len(q.parts) == 2
+    first, second = q.parts
+    assert first.timeframe.aspect == "target" and second.timeframe.aspect == "actual"
+    assert second.timeframe.years == (2024,)                               # the year carries over
+    assert {t.text for t in first.terms} <= {t.text for t in second.terms}  # so does the topic
+    assert first.subject.docs == (R24,) and second.subject.docs == ()       # but not the plan: actuals are elsewhere
+
+
+def test_background_sentences_are_not_asks(qa):
+    q = run(qa, "我家孩子明年就该上幼儿园了，公办园太难进。想了解一下，“十五五”期间重庆公办园在园幼儿占比要达到多少？")
+    assert q.parts == () and q.slot is Slot.NUMBER
+    assert not {t.text for t in q.terms} & {"孩子", "明年", "我家"}
+
+
+def test_followup_reuses_the_previous_question(qa):
+    h = [{"role": "user", "content": "重庆到2030年研发经费投入强度目标是多少？"}, {"role": "assistant", "content": "3.25"}]
+    q = run(qa, "那綦江呢？", h)
+    assert q.rewritten and q.subject.places == ("綦江区",) and q.slot is Slot.NUMBER
+    assert q.timeframe.years == (2030,)
+    q = run(qa, "那2025年呢？", h)
+    assert q.timeframe.years == (2025,)
+
+
+def test_rules_compile():
+    r = default_rules()
+    assert [s for s, _ in r.slots][-1] is Slot.ENTITY
+    with pytest.raises(ValueError, match="unknown slot"):
+        Slot.from_str("opinion")
