@@ -62,7 +62,20 @@ def cmd_index(args) -> int:
                 print(f"  {problem['status']}: {problem['detail']}")
             return 0
     print(p.build_report.summary())
+    print_scopes(p, p.build_report.embedded_documents)
     return 0
+
+
+def print_scopes(p, doc_ids) -> None:
+    """One line per document: the region, years and kind the answer stage will hold it to (from its manifest
+    entry or read from its title; set ``region`` / ``period`` / ``review_year`` in the manifest to override)."""
+    scopes = p.retriever.scopes
+    shown = [d for d in doc_ids if d in scopes]
+    if shown:
+        print("文档范围 / document scope (manifest region/period/review_year override):")
+    for d in shown:
+        note = "" if scopes[d].region else f"（未识别地区，按 {p.settings.home_region} 处理 / region unknown: treated as the home region; set \"region\" in the manifest）"
+        print(f"  {d}: {scopes[d].describe()}{note}")
 
 
 def _run_batch(path: str, answer, on_error: dict | None = None) -> int:
@@ -99,7 +112,8 @@ def cmd_retrieve(args) -> int:
     _check_question(args)
     p = _pipeline(args, progress=sys.stderr.isatty())
     if args.batch:
-        return _run_batch(args.batch, lambda it: {"hits": [h.to_json() for h in p.retrieve(it["question"], args.k)]},
+        return _run_batch(args.batch, lambda it: {"hits": [h.to_json() for h in
+                                                           p.retrieve(it["question"], args.k, history=it.get("history") or [])]},
                           on_error={"hits": []})
     try:
         hits = p.retrieve(args.question, args.k)
@@ -149,6 +163,8 @@ def _reindex_after(args, s, undo) -> int:
         print(f"索引已是最新 / index up to date: {len(p.corpus.documents)} documents, {len(p.index.chunks)} chunks")
     else:
         print(p.build_report.summary())
+    if getattr(args, "added", None):
+        print_scopes(p, [args.added])
     return 0
 
 
@@ -165,6 +181,7 @@ def cmd_add(args) -> int:
           f"(converted in {time.perf_counter() - t:.1f} s)")
     if e.get("notice"):
         print(f"（{e['notice']}）")
+    args.added = e["id"]
     return _reindex_after(args, s, lambda: remove_document(s.corpus_dir, e["id"]))
 
 

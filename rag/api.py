@@ -3,7 +3,7 @@
 ``create_api(pipeline, settings)`` returns a FastAPI app with
 
     POST /api/ask        {"question", "history": [{role, content}], "doc"?}  -> Answer
-    POST /api/retrieve   {"question", "k"?, "doc"?}                          -> [Hit]
+    POST /api/retrieve   {"question", "k"?, "doc"?, "history"?}              -> [Hit]
     GET  /api/health                                                         -> {"status", "documents", "chunks"}
     POST /api/feedback   {question, answer, citations, backend, rating, comment?}
     POST /api/admin/reindex, GET /api/admin/feedback.csv|.jsonl   (Authorization: Bearer <admin_token>)
@@ -108,6 +108,8 @@ class RetrieveRequest(BaseModel):
     question: str
     k: int = Field(5, ge=1, le=50, description="number of hits")
     doc: str | None = Field(None, max_length=200)
+    history: list[Turn] = Field(default_factory=list, max_length=MAX_HISTORY_TURNS,
+                                description="earlier turns: a follow-up is retrieved with the rewrite ask uses")
 
 
 class CitationOut(BaseModel):
@@ -214,9 +216,9 @@ def ask_json(pipeline, question: str, history: list[dict], doc_filter, stream_cb
     return answer_json(pipeline, pipeline.ask(question, history=history, doc_filter=doc_filter, stream_cb=stream_cb))
 
 
-def retrieve_json(pipeline, question: str, k: int | None, doc_filter) -> list[dict]:
+def retrieve_json(pipeline, question: str, k: int | None, doc_filter, history: list[dict] | None = None) -> list[dict]:
     """/api/retrieve's work, run by ``pipeline.submit``."""
-    return [h.to_json() for h in pipeline.retrieve(question, k=k, doc_filter=doc_filter)]
+    return [h.to_json() for h in pipeline.retrieve(question, k=k, doc_filter=doc_filter, history=history)]
 
 
 def answer_json(pipeline, answer) -> dict:
@@ -418,7 +420,8 @@ def create_api(pipeline, settings, feedback: FeedbackStore | None = None,
     @app.post(f"{API_PREFIX}/retrieve", response_model=list[HitOut], responses=ERRORS, tags=["qa"],
               summary="Retrieval only: the best passages")
     async def retrieve(req: RetrieveRequest) -> list[dict]:
-        return await asyncio.wrap_future(pipeline.submit(retrieve_json, req.question, req.k, doc_filter(req.doc)))
+        return await asyncio.wrap_future(pipeline.submit(retrieve_json, req.question, req.k, doc_filter(req.doc),
+                                                         [t.model_dump() for t in req.history]))
 
     @app.get(f"{API_PREFIX}/health", response_model=HealthOut, tags=["meta"])
     def health() -> dict:

@@ -132,6 +132,9 @@ def test_retrieve(client):
     assert set(hits[0]) >= {"doc_id", "title", "location", "text", "start", "end", "score"}
     assert hits[0]["score"] >= hits[-1]["score"]
     assert len(client.post("/api/retrieve", json={"question": "“33618”是什么？"}).json()) == 5   # default k
+    history = [{"role": "user", "content": "重庆到2030年研发经费投入强度目标是多少？"}]
+    hits = client.post("/api/retrieve", json={"question": "那綦江呢？", "history": history, "k": 3}).json()
+    assert hits[0]["doc_id"] == "qijiang-15th-five-year-plan"                 # retrieved as ask retrieves it
 
 
 # ------------------------------------------------------------------ bad input -> 4xx JSON

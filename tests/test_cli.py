@@ -27,6 +27,9 @@ def run(tmp_path_factory):
 def test_index_then_up_to_date(run):
     first = run("index", "--quiet")
     assert "index ready" in first.stdout and "5 documents" in first.stdout
+    # each embedded document's scope is shown (what the answer stage holds it to)
+    assert "qijiang-15th-five-year-plan: 綦江区 · 2026–2030年规划" in first.stdout
+    assert "chongqing-2025-plan-report-excerpt: 重庆市 · 2025年计划 · 2024年执行情况/回顾" in first.stdout
     second = run("index")
     assert "up to date" in second.stdout and "0 re-embedded" in second.stdout
 
@@ -56,6 +59,8 @@ def test_ask_json_and_batch(run, tmp_path):
     assert lines[1]["rewritten_query"] and "error" in lines[2]
     lines = [json.loads(l) for l in run("retrieve", "--batch", str(batch), "-k", "2").stdout.splitlines()]
     assert len(lines[0]["hits"]) == 2 and lines[2]["hits"] == []
+    # the follow-up is retrieved with the history, as ask answers it: 綦江's plan first
+    assert lines[1]["hits"][0]["doc_id"] == "qijiang-15th-five-year-plan"
 
 
 def test_bad_usage_is_reported(run, tmp_path):

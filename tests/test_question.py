@@ -118,7 +118,7 @@ def test_years_period_and_end_of_period(qa):
     ("2024年计划的城镇新增就业目标是多少", "target"), ("到2027年要建成多少个商圈", "target"),
     ("2024年全市城镇新增就业实际完成了多少？", "actual"), ("2024年重庆哪条市郊铁路建成通车了？", "actual"),
     ("到2024年底运营里程有多少公里？", "actual"),            # 到2024年 asked in 2026: what was reached
-    ("2023年重庆有多少年轻人留在重庆", "actual"),             # a past year, no plan word: what happened
+    ("2023年重庆有多少年轻人留在重庆", None),                # a past year alone does not say plan or result
     ("2024年计划每千人口托位数目标是多少，实际做到了多少？", None),   # both: neither decides
     ("2024年重庆说要引进300家品牌首店，最后实际开了多少家？", "actual"),  # the asking clause decides
     ("研发经费投入强度是多少", None),

@@ -39,7 +39,7 @@ ACTUAL_WORDS = re.compile(r"完成|实现了|达到了|增长了|新增了|建�
 # the verification signals the decision weighs (Verdict.features), in a fixed order for the model file
 FEATURES = ("coverage", "coverage_any", "supported", "supported_share", "missing_specific", "unknown_terms",
             "dense_top", "dense_best", "rank_best", "strict_slot", "terms", "named", "via_mention", "timeframe",
-            "head_term")
+            "head_term", "slot_number", "slot_list", "slot_why_how", "slot_definition", "slot_entity")
 
 
 @dataclass(frozen=True)
@@ -481,6 +481,10 @@ class EvidenceVerifier:
             "via_mention": 1.0 if best is not None and best.subject_via == "mention" else 0.0,
             "timeframe": 0.0 if q.timeframe.empty else 1.0,
             "head_term": 1.0 if best is not None and self._has_head(q, best.unit) else 0.0,
+            # what is asked changes how much overlap an answer shows: measures are paraphrased, numbers quoted
+            "slot_number": float(q.slot is Slot.NUMBER), "slot_list": float(q.slot is Slot.LIST),
+            "slot_why_how": float(q.slot is Slot.WHY_HOW), "slot_definition": float(q.slot is Slot.DEFINITION),
+            "slot_entity": float(q.slot in (Slot.ENTITY, Slot.PLACE, Slot.TIME, Slot.YES_NO)),
         }
 
     @staticmethod

@@ -269,12 +269,11 @@ class QuestionAnalyzer:
                 if t[m.end():].lstrip("”」』\"")[:1] == "末" and not years:      # 十四五末 = the end year of 十四五
                     years, period = [period[1]], None
         toks = set(self.lexicon.tokens(t)) | {w for w, _ in self.lexicon.pos_tokens(t)}
-        actual = bool(self.rules.actual.search(t)) or bool(re.search(r"了[吗嘛没]?[?？!！。]*$", t))   # 建成通车了？: done
+        actual = (bool(self.rules.actual.search(t)) or bool(re.search(r"了[吗嘛没]?[?？!！。]*$", t))   # 建成通车了？: done
+                  or any(int(y) < self.this_year for y in re.findall(r"(?:截至|截止|到)((?:19|20)\d{2})\s*年底?", t)))
         target = bool(MODAL_YAO.search(t)) or "将" in toks or any(not re.fullmatch(r"到(?:19|20)\d{2}\s*年", m.group(0)) or int(re.search(r"\d{4}", m.group(0)).group(0)) >= self.this_year
                      for m in self.rules.target.finditer(t))     # 到2024年底 asks what was reached: not a target
         aspect = "actual" if actual and not target else "target" if target and not actual else None
-        if aspect is None and not target and years and max(years) < self.this_year - 1:
-            aspect = "actual"                 # 2024年有多少…, asked in 2026: what happened, not what was planned
         return TimeFrame(tuple(years), period, aspect)
 
     def terms_of(self, t: str, subject: Subject) -> tuple[Term, ...]:
