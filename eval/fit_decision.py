@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 # on every row fit and "missing_specific" 0 (both are hard rules before the model)
 DEFAULT_FEATURES = ("coverage", "coverage_any", "supported_share", "unknown_terms", "rank_best", "strict_slot", "terms",
                     "named", "via_mention", "timeframe", "head_term", "slot_number", "slot_list", "slot_why_how",
-                    "slot_definition", "slot_entity")
+                    "slot_definition", "slot_entity", "focus")
 
 
 def collect(pipeline, items: list[dict]) -> list[dict]:

@@ -43,7 +43,10 @@ class Answerer:
         stats = TermStats(index.idf, index.max_idf, index.substring_df, index.idf_of)
         self.analyzer = analyzer or QuestionAnalyzer(
             default_rules(), index.lexicon, stats, gaz, thesaurus(),
-            Speller(index.bigram_df, index.lexicon.logprob), retriever.aliases, self.home,
+            Speller(index.bigram_df, index.lexicon.logprob, words=default_rules().vocabulary(),
+                    # a character jieba counts >= 250k times on its own (有 424k, 是 797k; 到 205k and 里 77k are typo'd)
+                    is_function_char=lambda ch: index.lexicon.general_freq(ch) >= 250_000),
+            retriever.aliases, self.home,
             glossary_keys=[k for e in index.glossary for k in e.keys])
         self.verifier = verifier or EvidenceVerifier(config, index.chunks, retriever.scopes, gaz, self.home)
         self.decider = decider or Decider(_decision_model())
@@ -60,6 +63,9 @@ class Answerer:
         if q.slot is Slot.DEFINITION and q.subject.docs:      # a term one document uses, another's glossary explains
             docs += [d for d in docs_in_scope(q.subject.places, (), self.retriever.scopes, gazetteer(), self.home)
                      if d not in docs]
+        if q.timeframe.empty and not q.subject.docs:     # no year, no named document: today's plans, not 1955's
+            recent = self.analyzer.this_year - self.settings.recent_years
+            docs = [d for d in docs if (sc := self.retriever.scopes.get(d)) is None or sc.end is None or sc.end >= recent]
         if doc_filter:
             allowed = {doc_filter} if isinstance(doc_filter, str) else set(doc_filter)
             docs = [d for d in docs if d in allowed]
@@ -71,7 +77,7 @@ class Answerer:
             return [], {"dense": [], "scope": []}
         everything = len(docs) == len(self.retriever.scopes)
         prefer = [d for d in docs if self.verifier.fits_document(q, d)]      # 2024年计划 for "2024年…要…"
-        hits, signals = self.retriever.search(q.query, k, None if everything else docs, prefer=prefer)
+        hits, signals = self.retriever.search(q.search_text, k, None if everything else docs, prefer=prefer)
         signals["scope"] = docs
         return hits, signals
 

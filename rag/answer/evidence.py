@@ -28,7 +28,7 @@ from .rules import MULTIPLIERS, UNIT_WORDS, Slot
 YEAR_IN_TEXT = re.compile(r"(?<![0-9.])((?:19|20)\d{2})\s*年")
 DATE_IN_TEXT = re.compile(r"(?<![0-9.])(?:19|20)\d{2}\s*年|\d{1,2}\s*月|年底|年末|年内|年初|上半年|下半年|[一二三四五六七八九十]{1,3}五(?:期间|末|时期)?|"
                           r"之前|以前|前完成|前建成|前实现|期间|届时")
-NUM = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千万亿]+)"
+NUM = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千万亿]+|(?<![a-z])[iv]{1,4}(?=类|级))"   # Ⅱ类 -> "ii类" after NFKC
 REVIEW_HEAD = re.compile(r"回顾|执行情况|完成情况|过去一年|过去五年|发展基础|成就|成绩|取得|开局|答卷")
 PLAN_HEAD = re.compile(r"目标|任务|重点工作|总体要求|工作安排|总体考虑|部署|主要发展|计划")
 PLACE_WORD = re.compile(r"[\u4e00-\u9fff]{2,6}(?:区|县|镇|乡|街道|村|片区|园区|新区|开发区)(?![\u4e00-\u9fff]{0,2}(?:建设|发展))")
@@ -39,7 +39,7 @@ ACTUAL_WORDS = re.compile(r"完成|实现了|达到了|增长了|新增了|建�
 # the verification signals the decision weighs (Verdict.features), in a fixed order for the model file
 FEATURES = ("coverage", "coverage_any", "supported", "supported_share", "missing_specific", "unknown_terms",
             "dense_top", "dense_best", "rank_best", "strict_slot", "terms", "named", "via_mention", "timeframe",
-            "head_term", "slot_number", "slot_list", "slot_why_how", "slot_definition", "slot_entity")
+            "head_term", "slot_number", "slot_list", "slot_why_how", "slot_definition", "slot_entity", "focus")
 
 
 @dataclass(frozen=True)
@@ -120,9 +120,10 @@ class Verdict:
     features: dict[str, float] = field(default_factory=dict)
 
 
+PLACE_CATEGORY = re.compile(r"区县|哪些区|哪个区|哪几个区|哪些县|哪个县|哪些地方|哪些城市|哪些乡镇|哪些镇|在哪些")
 VAGUE_ONE = re.compile(r"批|些|系列|流|号|体|道|线|带|站|级|类|种|方面|部分|项项|点")
 ENUMERATION = re.compile(r"、.{1,30}、|；.{2,80}；|[一二三四五六七八九十]是|[（(][一二三四五六七八九十][）)]|以及|分别(?:为|是)|"
-                         r"(?:[“\"][^”\"]{2,16}[”\"][、和及与]?){2,}|[^，。；]{2,20}[、和及与][^，。；]{2,20}等")
+                         r"(?:[“\"][^”\"]{2,16}[”\"][、和及与]?){2,}|[^，。；,;]{2,20}[、和及与][^，。；,;]{2,20}")
 
 
 def period_name(period: tuple[int, int]) -> str:
@@ -156,6 +157,9 @@ def quantity_spans(t: str) -> list[tuple[str | None, re.Match]]:
             continue                          # a year
         if not any(ch.isdigit() for ch in num) and not rest:
             continue                          # a Chinese numeral alone (一 in 一体化) is no quantity
+        if re.fullmatch(r"[iv]+", num):
+            out.append(("count", m))
+            continue
         if not any(ch.isdigit() for ch in num) and (unit_class_of(rest) in (None, "duration")
                                                     or (num == "一" and VAGUE_ONE.match(rest))
                                                     or not re.search(r"[一二两三四五六七八九十]", num)
@@ -355,9 +359,28 @@ class EvidenceVerifier:
     def _near(spans: list[tuple[int, int]], start: int, end: int, after: int = 30, before: int = 12) -> bool:
         return any(a - before <= end and start <= b + after for a, b in spans)
 
+    def focus_cover(self, q: Question, text: str) -> float:
+        """Weighted share of the question's focus words (Question.focus: what exactly is counted) in ``text``."""
+        terms = [t for t in q.terms if t.text in q.focus and t.known]
+        total = sum(t.weight for t in terms)
+        if not total:
+            return 1.0
+        t = normalize(text)
+        return sum(x.weight for x in terms if any(f in t for f in x.forms)) / total
+
+    def names_places(self, q: Question, t: str) -> list[str]:
+        """Places the clause names other than those asked about (and the regions around them)."""
+        asked = set(q.subject.places) | ({self.home} if self.home else set())
+        return [p for p in self.gaz.mentions(t) if p not in asked and not any(self.gaz.is_within(a, p) for a in asked)]
+
     def slot(self, q: Question, u: Unit) -> bool:
         t = normalize(u.text)
+        if q.slot in (Slot.LIST, Slot.ENTITY) and PLACE_CATEGORY.search(" ".join(q.focus) + q.normalized[-12:]):
+            # 哪些区县 / 建在哪个区: the answer is places, so the clause must name them
+            return len(self.names_places(q, t)) >= (2 if q.slot is Slot.LIST else 1)
         if q.slot is Slot.NUMBER:
+            if self.focus_cover(q, u.text) == 0.0:
+                return False                      # numbers, but none of what is counted
             if u.hit.kind == "table_row":            # the unit is in the indicator's name: 城镇化率（%）
                 return self._row_supplies(q, u.text)
             spans = self._topic_spans(q, t)
@@ -371,9 +394,8 @@ class EvidenceVerifier:
             spans = self._topic_spans(q, t)
             return any(not spans or self._near(spans, m.start(), m.end(), 40, 40) for m in DATE_IN_TEXT.finditer(t))
         if q.slot is Slot.PLACE:
-            asked = set(q.subject.places) | ({self.home} if self.home else set())
             spans = self._topic_spans(q, t)
-            named = [p for p in self.gaz.mentions(t) if p not in asked and not any(self.gaz.is_within(a, p) for a in asked)]
+            named = self.names_places(q, t)
             places = [m.span() for m in PLACE_WORD.finditer(t)]
             for p in named:
                 places += [m.span() for n in self.gaz.regions[p].names for m in re.finditer(re.escape(n), t)]
@@ -481,6 +503,7 @@ class EvidenceVerifier:
             "via_mention": 1.0 if best is not None and best.subject_via == "mention" else 0.0,
             "timeframe": 0.0 if q.timeframe.empty else 1.0,
             "head_term": 1.0 if best is not None and self._has_head(q, best.unit) else 0.0,
+            "focus": self.focus_cover(q, best.unit.text) if best is not None else 0.0,
             # what is asked changes how much overlap an answer shows: measures are paraphrased, numbers quoted
             "slot_number": float(q.slot is Slot.NUMBER), "slot_list": float(q.slot is Slot.LIST),
             "slot_why_how": float(q.slot is Slot.WHY_HOW), "slot_definition": float(q.slot is Slot.DEFINITION),

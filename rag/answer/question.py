@@ -97,6 +97,8 @@ class Question:
     timeframe: TimeFrame
     terms: tuple[Term, ...]
     compare: bool = False            # asks for two sides (分别, 相比, 和…比)
+    focus: tuple[str, ...] = ()      # the words right at the question word: what exactly is counted or named
+                                     # (安稳山羊养殖规模 in "…安稳山羊养殖规模要搞到好多万只", 普惠性托位 in "其中普惠性托位有多少个")
     parts: tuple["Question", ...] = ()   # several asks in one question, each analysed in the context of the whole
     rewritten: str | None = None
     corrections: tuple[Correction, ...] = ()
@@ -106,11 +108,20 @@ class Question:
     def known_terms(self) -> tuple[Term, ...]:
         return tuple(t for t in self.terms if t.known)
 
+    @property
+    def search_text(self) -> str:
+        """What the rankers search with: the query, plus the documents' wording for words they do not use
+        (老人看病 -> + 老年人 就医), so BM25 can find what the thesaurus knows."""
+        extra = [f for t in self.terms if t.forms and t.forms[0] == t.text and not t.specific
+                 for f in t.forms[1:3] if f not in self.query]
+        return f"{self.query} {' '.join(dict.fromkeys(extra))}".strip() if extra else self.query
+
     def to_json(self) -> dict:
         return {"normalized": self.normalized, "query": self.query, "slot": self.slot.value, "unit": self.unit_word,
                 "places": list(self.subject.places), "docs": list(self.subject.docs),
                 "years": list(self.timeframe.years), "period": self.timeframe.period, "aspect": self.timeframe.aspect,
-                "terms": {t.text: round(t.weight, 2) for t in self.terms}, "garbage": self.garbage,
+                "terms": {t.text: round(t.weight, 2) for t in self.terms}, "focus": list(self.focus),
+                "garbage": self.garbage,
                 "corrections": [f"{c.wrong}->{c.right}" for c in self.corrections]}
 
 
@@ -276,6 +287,28 @@ class QuestionAnalyzer:
         aspect = "actual" if actual and not target else "target" if target and not actual else None
         return TimeFrame(tuple(years), period, aspect)
 
+    def focus_of(self, clause: str, terms: tuple[Term, ...]) -> tuple[str, ...]:
+        """The content words next to the question word: walking back from 多少/几/哪 over frame words (要, 达到,
+        目标, 是) to the noun phrase it asks about, or the words right after it (多少个3岁以下婴幼儿托位)."""
+        pat = next((p for s, p in self.rules.slots if s in (Slot.NUMBER, Slot.LIST, Slot.ENTITY, Slot.PLACE)
+                    and p.search(clause)), None)
+        m = pat.search(clause) if pat else None
+        if not m:
+            return ()
+        known = {t.text for t in terms}
+        before = re.split(r"[，,。；;？?！!：:]", clause[:m.start()])[-1]
+        after = re.split(r"[，,。；;？?！!：:]", clause[m.end():])[0]
+        out: list[str] = []
+        for tok in reversed(self.lexicon.tokens(before)):
+            if tok in known:
+                out.append(tok)
+            elif out and not (tok in self.rules.frame_words or tok in STOP or self.rules.modal_prefix.fullmatch(tok)):
+                break                         # the phrase ends at the first word that is neither topic nor frame
+        for tok in self.lexicon.tokens(after)[:4]:
+            if tok in known and tok not in out:
+                out.append(tok)
+        return tuple(dict.fromkeys(out))
+
     def terms_of(self, t: str, subject: Subject) -> tuple[Term, ...]:
         """Content terms with idf weights. Place names, document names and years are the subject and time
         frame, not terms; frame words never count. A word no document uses is represented by its thesaurus
@@ -308,7 +341,7 @@ class QuestionAnalyzer:
                 continue
             if any(tok in q and tok != q for q in out):          # a word inside a quoted term
                 continue
-            if self._unit_word(tok) and len(tok) <= 4 and (tok in UNIT_SET or tok[1:] in UNIT_SET):
+            if tok in UNIT_SET:
                 continue                              # 公里, 亿元, 万人: the unit asked in, not the topic
             numeric = bool(NUMBER.fullmatch(tok)) and any(ch.isdigit() for ch in tok)
             specific = numeric or tok in proper or tok in self.glossary_keys
@@ -384,6 +417,10 @@ class QuestionAnalyzer:
         if rewritten and unit_cls is None and slot is Slot.NUMBER:
             unit_cls, unit_word = self.unit_of(query)
         subject = self.subject_of(query)
+        if not rewritten and ask != corrected:       # background sentences before the ask ("我老家在渝东南……请问行动方案…")
+            asked = self.subject_of(ask)
+            if asked.places or asked.docs:           # the asking sentences say what it is about
+                subject = asked
         dated = [a for d in subject.docs for a in self.aliases.get(d, []) if a in query and YEAR.search(a)]
         clause_subject = self.subject_of(self.ask_clause(ask))
         if not rewritten and clause_subject.places and set(clause_subject.places) != set(subject.places):
@@ -403,9 +440,10 @@ class QuestionAnalyzer:
         if rewritten and sum(t.known for t in terms) < 2:     # "那2025年呢？": the topic is the previous question's
             terms = self.terms_of(query, subject)
         compare = bool(COMPARE.search(corrected)) or len(subject.places) + len(subject.docs) >= 2
+        focus = self.focus_of(self.ask_clause(ask), terms) if not rewritten else ()
         whole = Question(text=text, normalized=corrected, query=query, slot=slot, unit=unit_cls, unit_word=unit_word,
                          subject=subject, timeframe=timeframe, terms=terms, compare=compare, rewritten=rewritten,
-                         corrections=tuple(fixes))
+                         corrections=tuple(fixes), focus=focus)
         asks = self.asks(ask)
         if len(asks) >= 2 and not rewritten:
             return replace(whole, parts=self.parts_of(asks, whole))
@@ -460,5 +498,6 @@ class QuestionAnalyzer:
                 terms = tuple(dict((t.text, t) for t in (*prev.terms, *terms)).values())
             parts.append(Question(text=a, normalized=a, query=query, slot=slot, unit=unit_cls, unit_word=unit_word,
                                   subject=subject, timeframe=timeframe, terms=terms,
-                                  compare=bool(COMPARE.search(a)) or len(places) + len(docs) >= 2))
+                                  compare=bool(COMPARE.search(a)) or len(places) + len(docs) >= 2,
+                                  focus=self.focus_of(a, terms)))
         return tuple(parts)

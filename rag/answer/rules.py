@@ -82,6 +82,14 @@ class QuestionRules:
     fyp: re.Pattern
     unit_classes: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(UNIT_CLASSES))
 
+    def vocabulary(self) -> list[str]:
+        """The Chinese words the phrasings are made of (什么时候, 为什么, 多少 …): what a typo in a question
+        frame is corrected towards (the documents never say them)."""
+        words = set(self.frame_words)
+        for _, pat in self.slots:
+            words |= set(re.findall(r"[\u4e00-\u9fff]{2,}", pat.pattern))
+        return sorted(w for w in words if len(w) >= 2)
+
 
 def default_rules() -> QuestionRules:
     return QuestionRules(
@@ -105,7 +113,8 @@ def default_rules() -> QuestionRules:
             (Slot.ENTITY, _re(r"哪个|哪一|哪家|哪座|哪条|什么|啥子?|谁|叫什么|名称|名字")),
         ),
         actual=_re(r"实际|完成了|做到了|达到了|实现了|取得了|已经|截至|截止|去年|上年|多少了|执行情况|完成情况|"
-                   r"建成了|新增了|增长了|改造了|争取到|干得|搞得|做得|[了过](?:多少|几|百分之)|一共.{0,6}了|最后|到底.{0,4}了"),
+                   r"建成了|新增了|增长了|改造了|争取到|(?:干|搞|做)得(?:怎么样|咋样|啷个样|如何|好不好)|[了过](?:多少|几|百分之)|"
+                   r"一共.{0,6}了|最后|到底.{0,4}了"),
         target=_re(r"目标|计划|打算|要求|力争|预计|争取(?!到)|预期|准备|期望|想让|想要|规划(?:提出|要求|目标)|到(?:19|20)\d{2}\s*年|"
                    r"(?:要|将|会)(?:达到|建成|实现|提高|提升|超过|突破|建|修|新增|完成|控制)|以后|将来|未来"),
         frame_words=frozenset(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
@@ -29,29 +29,44 @@ class Correction:
 
 class Speller:
     def __init__(self, bigram_df: dict[str, int], logprob: Callable[[str], float], min_df: int = 2,
-                 margin: float = 4.0):
+                 margin: float = 4.0, words: Sequence[str] = (), is_function_char: Callable[[str], bool] = lambda ch: False):
+        """``bigram_df``: the corpus's character pairs and their chunk counts; ``words``: more words to correct
+        towards (the question frames of rules.py: 什么时候, 怎么, 多少 -- the documents never say them)."""
         if min_df < 1:
             raise ValueError(f"min_df must be >= 1, got {min_df}")
         if margin <= 0:
             raise ValueError(f"margin must be > 0, got {margin}")
-        from pypinyin import Style, lazy_pinyin
+        from pypinyin import Style, pinyin
 
-        self._pinyin = lambda s: lazy_pinyin(s, style=Style.NORMAL, errors="ignore")
+        # every reading of a character (曾: ceng/zeng): a typo may use any of them
+        self._readings = lambda ch: tuple(dict.fromkeys((pinyin(ch, style=Style.NORMAL, heteronym=True, errors="ignore")
+                                                        or [[""]])[0])) or ("",)
         self.logprob = logprob
         self.margin = margin
+        self.is_function_char = is_function_char
         self.df = {b: n for b, n in bigram_df.items() if len(b) == 2 and HAN_RUN.fullmatch(b)}
-        chars = sorted({ch for b in self.df for ch in b})
-        self._sound = dict(zip(chars, self._pinyin("".join(chars)))) if chars else {}
+        self._frame_pairs: dict[str, list[str]] = defaultdict(list)     # pairs only the frame words have
+        for w in words:
+            for i in range(len(w) - 1):
+                pair = w[i:i + 2]
+                if HAN_RUN.fullmatch(pair) and pair not in self.df:
+                    self._frame_pairs[pair].append(w)
+        for pair in self._frame_pairs:
+            self.df[pair] = min_df
+        self._sound: dict[str, tuple[str, ...]] = {}
         self._by_sound: dict[tuple[str, str], list[str]] = defaultdict(list)
-        for b, n in self.df.items():
-            if n >= min_df:
-                self._by_sound[(self._sound.get(b[0], ""), self._sound.get(b[1], ""))].append(b)
+        for b, n in self.df.items():             # by the common reading (a quoted name's variants use every
+            if n >= min_df:                      # reading of its characters: 曾 ceng/zeng finds 增)
+                self._by_sound[(self._char_sound(b[0]), self._char_sound(b[1]))].append(b)
 
-    def _char_sound(self, ch: str) -> str:
+    def _char_sounds(self, ch: str) -> tuple[str, ...]:
         s = self._sound.get(ch)
         if s is None:
-            s = (self._pinyin(ch) or [""])[0]
+            s = self._sound[ch] = self._readings(ch)
         return s
+
+    def _char_sound(self, ch: str) -> str:
+        return self._char_sounds(ch)[0]
 
     def correct(self, text: str) -> tuple[str, list[Correction]]:
         """``text`` with homophone typos replaced, and what was replaced."""
@@ -66,15 +81,21 @@ class Speller:
                 run = "".join(chars[a:b])
                 base = self.logprob(run)
                 best, best_gain = None, self.margin
-                for cand in self._by_sound.get((self._char_sound(chars[i]), self._char_sound(chars[i + 1])), ()):
+                # the common reading only: all readings made 车有 (ju you) into 具有
+                cands = self._by_sound.get((self._char_sound(chars[i]), self._char_sound(chars[i + 1])), ())
+                for cand in cands:
                     diff = [k for k in range(2) if cand[k] != pair[k]]
                     if len(diff) != 1:
                         continue
                     k = i + diff[0]
+                    if self.is_function_char(chars[k]) or self.is_function_char(cand[diff[0]]):
+                        continue            # 有, 是, 的, 了, 在, 不: words of their own (托位有 is not 托位于, 能补 not 能不)
                     other = k - 1 if k == i else k + 1      # the changed character's other neighbour
                     if a <= other < b and (chars[min(k, other)] + chars[max(k, other)]) in self.df:
                         continue            # it already forms a corpus pair there (川渝生 is not 川与生)
                     new = run[:k - a] + cand[diff[0]] + run[k - a + 1:]
+                    if cand in self._frame_pairs and not any(w in new for w in self._frame_pairs[cand]):
+                        continue            # towards a question frame only when it makes the whole frame (什么时候)
                     gain = self.logprob(new) - base
                     if gain >= best_gain:
                         best, best_gain = (k, cand[diff[0]], cand), gain
@@ -91,9 +112,10 @@ class Speller:
         for k, ch in enumerate(term):
             if not HAN_RUN.fullmatch(ch + ch):
                 continue
-            for cand in self._same_sound(self._char_sound(ch)):
-                if cand != ch:
-                    out.append(term[:k] + cand + term[k + 1:])
+            for reading in self._char_sounds(ch):
+                for cand in self._same_sound(reading):
+                    if cand != ch and term[:k] + cand + term[k + 1:] not in out:
+                        out.append(term[:k] + cand + term[k + 1:])
         return out
 
     def _same_sound(self, sound: str) -> list[str]:
@@ -102,6 +124,7 @@ class Speller:
             by: dict[str, dict[str, int]] = defaultdict(dict)
             for b, n in self.df.items():
                 for ch in b:
-                    by[self._sound.get(ch, "")][ch] = by[self._sound.get(ch, "")].get(ch, 0) + n
+                    r = self._char_sound(ch)
+                    by[r][ch] = by[r].get(ch, 0) + n
             self._chars_by_sound = {snd: [c for c, _ in sorted(d.items(), key=lambda x: -x[1])] for snd, d in by.items()}
         return self._chars_by_sound.get(sound, [])[:12]
