@@ -31,29 +31,30 @@ DEFAULT_FEATURES = ("coverage", "coverage_any", "supported_share", "unknown_term
 
 
 def collect(pipeline, items: list[dict]) -> list[dict]:
-    """Per item: the verdict's features, whether a clause is supported, and the label."""
+    """Per item, as ``ask`` sees it: each part (one, or one per ask of a question with several) with whether a
+    clause is supported and the verification features; and the label."""
     a = pipeline.answerer
     rows = []
     for it in items:
         q = a.analyze(it["question"], it.get("history") or [])
-        answerable = it["type"] != "unanswerable"
-        if q.garbage:
-            rows.append({"id": it["id"], "answerable": answerable, "supported": False, "features": {}})
-            continue
-        hits, signals = a.retrieve(q, pipeline.settings.context_chunks)
-        v = a.verifier.run(q, hits, signals.get("dense", ()))
-        rows.append({"id": it["id"], "answerable": answerable, "supported": bool(v.supported), "features": v.features})
+        parts = []
+        if not q.garbage:
+            for part in (q.parts or (q,)):
+                hits, signals = a.retrieve(part, pipeline.settings.context_chunks)
+                v = a.verifier.run(part, hits, signals.get("dense", ()))
+                parts.append({"supported": bool(v.supported), "features": v.features})
+        rows.append({"id": it["id"], "answerable": it["type"] != "unanswerable", "parts": parts})
     return rows
 
 
-def rates(rows: list[dict], probs: dict[str, float], threshold: float) -> tuple[float, float]:
-    """(false-refusal rate, refusal accuracy) when answering iff supported and p >= threshold."""
+def rates(rows: list[dict], probs: dict[tuple[str, int], float], threshold: float) -> tuple[float, float]:
+    """(false-refusal rate, refusal accuracy) when an item is answered iff one of its parts is supported with
+    p >= threshold (as ``ask`` answers a question with several asks)."""
+    answered = lambda r: any(p["supported"] and probs.get((r["key"], i), 0.0) >= threshold  # noqa: E731
+                             for i, p in enumerate(r["parts"]))
     ans = [r for r in rows if r["answerable"]]
     un = [r for r in rows if not r["answerable"]]
-    answered = lambda r: r["supported"] and probs.get(r["key"], 0.0) >= threshold  # noqa: E731
-    frr = sum(not answered(r) for r in ans) / max(1, len(ans))
-    acc = sum(not answered(r) for r in un) / max(1, len(un))
-    return frr, acc
+    return (sum(not answered(r) for r in ans) / max(1, len(ans)), sum(not answered(r) for r in un) / max(1, len(un)))
 
 
 def main(argv=None) -> int:
@@ -95,13 +96,14 @@ def main(argv=None) -> int:
             r["key"] = f"{name}:{r['id']}"
             r["corpus"] = name
         rows += part
-        print(f"{name}: {len(part)} dev items, {sum(r['supported'] for r in part)} with a supported clause "
-              f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+        print(f"{name}: {len(part)} dev items, {sum(any(x['supported'] for x in r['parts']) for r in part)} with a "
+              f"supported clause ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
     names = tuple(f.strip() for f in args.features.split(",") if f.strip())
     unknown = [f for f in names if f not in FEATURES]
     if unknown:
         sys.exit(f"error: unknown features {unknown}; known: {', '.join(FEATURES)}")
-    fit_rows = [r for r in rows if r["supported"]]
+    fit_rows = [{"key": (r["key"], i), "id": r["id"], "answerable": r["answerable"], "features": p["features"]}
+                for r in rows for i, p in enumerate(r["parts"]) if p["supported"]]
     X = np.array([[r["features"].get(f, 0.0) for f in names] for r in fit_rows], dtype=float)
     y = np.array([1 if r["answerable"] else 0 for r in fit_rows])
     mean, scale = X.mean(axis=0), X.std(axis=0)

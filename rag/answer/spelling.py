@@ -29,7 +29,8 @@ class Correction:
 
 class Speller:
     def __init__(self, bigram_df: dict[str, int], logprob: Callable[[str], float], min_df: int = 2,
-                 margin: float = 4.0, words: Sequence[str] = (), is_function_char: Callable[[str], bool] = lambda ch: False):
+                 margin: float = 4.0, words: Sequence[str] = (), is_function_char: Callable[[str], bool] = lambda ch: False,
+                 is_word: Callable[[str], bool] = lambda w: True):
         """``bigram_df``: the corpus's character pairs and their chunk counts; ``words``: more words to correct
         towards (the question frames of rules.py: 什么时候, 怎么, 多少 -- the documents never say them)."""
         if min_df < 1:
@@ -44,6 +45,7 @@ class Speller:
         self.logprob = logprob
         self.margin = margin
         self.is_function_char = is_function_char
+        self.is_word = is_word
         self.df = {b: n for b, n in bigram_df.items() if len(b) == 2 and HAN_RUN.fullmatch(b)}
         self._frame_pairs: dict[str, list[str]] = defaultdict(list)     # pairs only the frame words have
         for w in words:
@@ -76,8 +78,9 @@ class Speller:
             a, b = m.start(), m.end()
             for i in range(a, b - 1):
                 pair = chars[i] + chars[i + 1]
-                if pair in self.df:
-                    continue
+                seen = self.df.get(pair, 0)
+                if seen >= 3:
+                    continue        # a pair the documents use; rarer ones may be accidents across words (地方按照 -> 方按)
                 run = "".join(chars[a:b])
                 base = self.logprob(run)
                 best, best_gain = None, self.margin
@@ -85,8 +88,10 @@ class Speller:
                 cands = self._by_sound.get((self._char_sound(chars[i]), self._char_sound(chars[i + 1])), ())
                 for cand in cands:
                     diff = [k for k in range(2) if cand[k] != pair[k]]
-                    if len(diff) != 1:
+                    if len(diff) != 1 or self.df.get(cand, 0) < 10 * max(1, seen):
                         continue
+                    if seen and not self.is_word(cand):
+                        continue            # a pair the documents have (rarely) is only replaced by a real word
                     k = i + diff[0]
                     if self.is_function_char(chars[k]) or self.is_function_char(cand[diff[0]]):
                         continue            # 有, 是, 的, 了, 在, 不: words of their own (托位有 is not 托位于, 能补 not 能不)
