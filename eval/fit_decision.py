@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 # on every row fit and "missing_specific" 0 (both are hard rules before the model)
 DEFAULT_FEATURES = ("coverage", "coverage_any", "supported_share", "unknown_terms", "rank_best", "strict_slot", "terms",
                     "named", "via_mention", "timeframe", "head_term", "slot_number", "slot_list", "slot_why_how",
-                    "slot_definition", "slot_entity", "focus")
+                    "slot_definition", "slot_entity", "focus", "asks")
 
 
 def collect(pipeline, items: list[dict]) -> list[dict]:
@@ -61,6 +61,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m eval.fit_decision", description=__doc__.split("\n\n")[0])
     ap.add_argument("--golden", default=str(HERE / "golden.jsonl"))
     ap.add_argument("--no-library", action="store_true", help="fit on the five documents only")
+    ap.add_argument("--extra", action="append", default=[],
+                    help="another golden-format file whose items all join the fit (e.g. eval/holdout.jsonl); never the test half")
     ap.add_argument("--out", default=None, help="model file (default: rag/answer/decision.json)")
     ap.add_argument("--max-false-refusals", type=float, default=0.04)
     ap.add_argument("--C", type=float, default=1.0, help="inverse regularisation strength")
@@ -69,8 +71,12 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     try:
         items = [it for it in load_golden(args.golden) if split_of(it["id"]) == "dev"]
+        for extra in args.extra:
+            items += load_golden(extra)
     except GoldenError as e:
         sys.exit(f"error: {e}")
+    if len({it["id"] for it in items}) != len(items):
+        sys.exit("error: an id occurs in more than one of the files")
 
     from sklearn.linear_model import LogisticRegression
 
@@ -135,7 +141,7 @@ def main(argv=None) -> int:
                        tuple(float(m) for m in mean), tuple(float(s) for s in scale),
                        {"fit": time.strftime("%Y-%m-%d"), "command": "python -m eval.fit_decision "
                         + " ".join(argv if argv is not None else sys.argv[1:]),
-                        "dev_items": len(items), "rows": len(fit_rows), "corpora": [n for n, _ in corpora],
+                        "dev_items": len(items), "extra": args.extra, "rows": len(fit_rows), "corpora": [n for n, _ in corpora],
                         "C": args.C, "dev": per_corpus,
                         "note": "fit on the dev half only; rates include refusals by the hard checks"})
     out = Path(args.out) if args.out else MODEL_FILE

@@ -140,6 +140,11 @@ class Lexicon:
         words = [w for w in (w.strip() for w in words) if w and w not in STOP and not _PUNCT.match(w)]
         return nums + [n.rstrip("%") for n in nums if n.endswith("%")] + words
 
+    def words(self, text: str) -> list[str]:
+        """Jieba's accurate mode with the domain dictionary: each character in exactly one word, in order."""
+        with self._lock:
+            return [w for w in self._tok.lcut(normalize(text)) if w.strip()]
+
     def synonym_sources(self, question: str) -> set[str]:
         """Everyday words of the question that the thesaurus maps to document wording."""
         q = normalize(question)

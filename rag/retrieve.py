@@ -14,7 +14,7 @@ from .index import Index
 from .ingest import converted_marker
 from .lexicon import match_glossary
 from .schema import Chunk, Hit
-from .scope import corpus_scopes
+from .scope import corpus_geography
 
 MODES = ("fused", "bm25", "dense", "lexical")   # lexical = word BM25 + bigram BM25, no dense
 
@@ -78,7 +78,8 @@ class Retriever:
         self.texts = {d.doc_id: d.text for d in corpus.documents}
         self.titles = {d.doc_id: d.title for d in corpus.documents}
         self.markers = {d.doc_id: converted_marker(d.meta) for d in corpus.documents}   # （由PDF转换）
-        self.scopes = corpus_scopes(corpus)           # region, plan period, review year of each document
+        # region, plan period, review year of each document; the gazetteer also knows districts titles name
+        self.gazetteer, self.scopes = corpus_geography(corpus)
         self._masks: dict[tuple[str, ...], np.ndarray] = {}
 
     # -- signals ------------------------------------------------------------------------

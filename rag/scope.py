@@ -95,6 +95,10 @@ class Gazetteer:
                 out.append(r)
         return out
 
+    def extended(self, extra: dict[str, Region]) -> "Gazetteer":
+        """A copy that also knows ``extra`` regions (a district a document's title names that the data lacks)."""
+        return Gazetteer({**self.regions, **extra}) if extra else self
+
     def most_specific(self, names: list[str]) -> list[str]:
         """Drop a region when a place inside it is also named (重庆綦江 -> 綦江区)."""
         return [n for n in names if not any(o != n and self.is_within(o, n) for o in names)]
@@ -128,7 +132,7 @@ class DocScope:
 
 
 RE_PERIOD = re.compile(r"[（(]\s*((?:19|20)\d{2})\s*[—–\-－~至到]+\s*((?:19|20)\d{2})\s*年?\s*[）)]")
-RE_FYP = re.compile(r"第([一二三四五六七八九十]{1,3})个五年(?:规划|计划)|([一二三四五六七八九十]{1,3})五(?:规划|时期)")
+RE_FYP = re.compile(r"第([一二三四五六七八九十]{1,3})个五年(?:规划|计划)|([一二三四五六七八九十]{1,3})五[”」』\"]?(?:规划|时期)")
 RE_PLAN_YEAR = re.compile(r"((?:19|20)\d{2})\s*年(?:国民经济和社会发展)?计划")
 RE_REVIEW = re.compile(r"((?:19|20)\d{2})\s*年(?:计划)?执行情况")
 RE_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
@@ -181,9 +185,37 @@ def infer_scope(title: str, meta: dict | None = None, gaz: Gazetteer | None = No
     return DocScope(region=region, start=start, end=end, review_year=review)
 
 
-def corpus_scopes(corpus) -> dict[str, DocScope]:
+RE_SUBREGION = re.compile(r"([\u4e00-\u9fff]{2,3}?(?:区|县))(?:国民经济|人民政府|政府|“|十|第|$)")
+
+
+def new_region(title: str, meta: dict, gaz: Gazetteer) -> Region | None:
+    """A district or county the title names right after a known region that the gazetteer lacks
+    (重庆市柏溪区……规划纲要 -> 柏溪区 in 重庆市), unless the manifest says the region."""
+    if meta.get("region"):
+        return None
+    t = normalize(title)
+    for r, a, b in gaz.spans(t):
+        m = RE_SUBREGION.match(t[b:])
+        if m and m.group(1) not in gaz.regions and not gaz.mentions(m.group(1)):
+            name = m.group(1)
+            return Region(name, r, (name, name[:-1]) if len(name) >= 3 else (name,))
+    return None
+
+
+def corpus_geography(corpus) -> tuple[Gazetteer, dict[str, DocScope]]:
+    """The gazetteer extended by the districts the documents' titles name, and each document's scope."""
     gaz = gazetteer()
-    return {d.doc_id: infer_scope(d.title, d.meta, gaz) for d in corpus.documents}
+    extra = {}
+    for d in corpus.documents:
+        r = new_region(d.title, d.meta, gaz)
+        if r is not None:
+            extra[r.name] = r
+    gaz = gaz.extended(extra)
+    return gaz, {d.doc_id: infer_scope(d.title, d.meta, gaz) for d in corpus.documents}
+
+
+def corpus_scopes(corpus) -> dict[str, DocScope]:
+    return corpus_geography(corpus)[1]
 
 
 def docs_in_scope(places: tuple[str, ...] | list[str], named_docs: tuple[str, ...] | list[str],

@@ -1,7 +1,8 @@
 """Document scope (rag/scope.py): region and years from titles, the gazetteer, the documents a question may use."""
 import pytest
 
-from rag.scope import DocScope, Gazetteer, cn_number, docs_in_scope, five_year_plan_years, gazetteer, infer_scope
+from rag.scope import (DocScope, Gazetteer, cn_number, docs_in_scope, five_year_plan_years, gazetteer, infer_scope,
+                       new_region)
 
 
 @pytest.mark.parametrize("title,meta,expect", [
@@ -51,3 +52,15 @@ def test_documents_in_scope():
     assert set(docs_in_scope(("綦江区",), (), scopes, g, "重庆市")) == {"cq", "qj", "nat", "new"}
     assert set(docs_in_scope(("上海市",), (), scopes, g, "重庆市")) == {"cq", "sh", "nat", "new"}
     assert docs_in_scope((), ("qj",), scopes, g, "重庆市") == ["qj"]
+
+
+def test_a_district_the_gazetteer_lacks_is_learnt_from_a_title():
+    g = gazetteer()
+    r = new_region("重庆市柏溪区国民经济和社会发展第十五个五年规划纲要", {}, g)
+    assert r.name == "柏溪区" and r.parent == "重庆市" and "柏溪" in r.names
+    g2 = g.extended({r.name: r})
+    assert g2.is_within("柏溪区", "重庆市") and g2.mentions("柏溪的规划") == ["柏溪区"]
+    assert infer_scope("重庆市柏溪区国民经济和社会发展第十五个五年规划纲要", {}, g2) == DocScope("柏溪区", 2026, 2030)
+    assert new_region("重庆市綦江区国民经济和社会发展第十五个五年规划纲要", {}, g) is None      # known already
+    assert new_region("重庆市柏溪区规划", {"region": "重庆市"}, g) is None                    # the manifest says
+    assert infer_scope("四川省某某县“十五五”规划", {}).start == 2026

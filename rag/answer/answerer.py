@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from ..retrieve import Retriever
 from ..schema import Answer, Citation, Hit
-from ..scope import docs_in_scope, gazetteer
+from ..scope import docs_in_scope
 from .compose import Composer
 from .decide import Decider, DecisionModel
 from .evidence import EvidenceConfig, EvidenceVerifier
@@ -35,7 +35,7 @@ class Answerer:
         self.retriever = retriever
         self.settings = settings
         index = retriever.index
-        gaz = gazetteer()
+        gaz = retriever.gazetteer
         self.home = settings.home_region
         if self.home and self.home not in gaz.regions:
             raise ValueError(f"home_region {self.home!r} is not a region of rag/data/regions.json")
@@ -48,8 +48,9 @@ class Answerer:
                     is_function_char=lambda ch: index.lexicon.general_freq(ch) >= 250_000,
                     is_word=lambda w: index.lexicon.general_freq(w) > 0 or w in index.idf),
             retriever.aliases, self.home,
-            glossary_keys=[k for e in index.glossary for k in e.keys])
-        self.verifier = verifier or EvidenceVerifier(config, index.chunks, retriever.scopes, gaz, self.home)
+            glossary_keys=[k for e in index.glossary for k in e.keys],
+            title_words=[w for t in retriever.titles.values() for w in index.lexicon.tokens(t) if len(w) >= 2])
+        self.verifier = verifier or EvidenceVerifier(config, index.chunks, retriever.scopes, gaz, self.home, index.lexicon)
         self.decider = decider or Decider(_decision_model())
         self.composer = composer or Composer(config, retriever.texts)
         self.backend = make_backend(settings)
@@ -60,9 +61,10 @@ class Answerer:
 
     def scope(self, q: Question, doc_filter=None) -> list[str]:
         """The documents the question may be answered from (its subject), within the user's filter."""
-        docs = docs_in_scope(q.subject.places, q.subject.docs, self.retriever.scopes, gazetteer(), self.home)
+        gaz = self.retriever.gazetteer
+        docs = docs_in_scope(q.subject.places, q.subject.docs, self.retriever.scopes, gaz, self.home)
         if q.slot is Slot.DEFINITION and q.subject.docs:      # a term one document uses, another's glossary explains
-            docs += [d for d in docs_in_scope(q.subject.places, (), self.retriever.scopes, gazetteer(), self.home)
+            docs += [d for d in docs_in_scope(q.subject.places, (), self.retriever.scopes, gaz, self.home)
                      if d not in docs]
         if q.timeframe.empty and not q.subject.docs:     # no year, no named document: today's plans, not 1955's
             recent = self.analyzer.this_year - self.settings.recent_years

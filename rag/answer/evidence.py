@@ -23,12 +23,12 @@ from ..parse import align
 from ..schema import Hit
 from ..scope import DocScope, Gazetteer
 from .question import Question
-from .rules import MULTIPLIERS, UNIT_WORDS, Slot
+from .rules import MULTIPLIERS, UNIT_WORDS, Slot, default_rules
 
 YEAR_IN_TEXT = re.compile(r"(?<![0-9.])((?:19|20)\d{2})\s*年")
 DATE_IN_TEXT = re.compile(r"(?<![0-9.])(?:19|20)\d{2}\s*年|\d{1,2}\s*月|年底|年末|年内|年初|上半年|下半年|[一二三四五六七八九十]{1,3}五(?:期间|末|时期)?|"
                           r"之前|以前|前完成|前建成|前实现|期间|届时")
-NUM = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千万亿]+|(?<![a-z])[iv]{1,4}(?=类|级))"   # Ⅱ类 -> "ii类" after NFKC
+NUM = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千万亿]+|(?<![a-z])[iv]{1,4}(?=\s*(?:类|级)))"   # Ⅱ类 -> "ii类" after NFKC, "II 类" as typed
 REVIEW_HEAD = re.compile(r"回顾|执行情况|完成情况|过去一年|过去五年|发展基础|成就|成绩|取得|开局|答卷")
 PLAN_HEAD = re.compile(r"目标|任务|重点工作|总体要求|工作安排|总体考虑|部署|主要发展|计划")
 PLACE_WORD = re.compile(r"[\u4e00-\u9fff]{2,6}(?:区|县|镇|乡|街道|村|片区|园区|新区|开发区)(?![\u4e00-\u9fff]{0,2}(?:建设|发展))")
@@ -39,7 +39,7 @@ ACTUAL_WORDS = re.compile(r"完成|实现了|达到了|增长了|新增了|建�
 # the verification signals the decision weighs (Verdict.features), in a fixed order for the model file
 FEATURES = ("coverage", "coverage_any", "supported", "supported_share", "missing_specific", "unknown_terms",
             "dense_top", "dense_best", "rank_best", "strict_slot", "terms", "named", "via_mention", "timeframe",
-            "head_term", "slot_number", "slot_list", "slot_why_how", "slot_definition", "slot_entity", "focus")
+            "head_term", "slot_number", "slot_list", "slot_why_how", "slot_definition", "slot_entity", "focus", "asks")
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,8 @@ class Verdict:
 
 
 PLACE_CATEGORY = re.compile(r"区县|哪些区|哪个区|哪几个区|哪些县|哪个县|哪些地方|哪些城市|哪些乡镇|哪些镇|在哪些")
+PLAN_VERBS = default_rules().plan_verbs
+CLAUSE_END = re.compile(r"[，,；;。：:、]")
 VAGUE_ONE = re.compile(r"批|些|系列|流|号|体|道|线|带|站|级|类|种|方面|部分|项项|点")
 ENUMERATION = re.compile(r"、.{1,30}、|；.{2,80}；|[一二三四五六七八九十]是|[（(][一二三四五六七八九十][）)]|以及|分别(?:为|是)|"
                          r"(?:[“\"][^”\"]{2,16}[”\"][、和及与]?){2,}|[^，。；,;]{2,20}[、和及与][^，。；,;]{2,20}")
@@ -177,10 +179,11 @@ class EvidenceVerifier:
     """``chunks``: the index's chunks (for each hit's headings and each report's layout)."""
 
     def __init__(self, config: EvidenceConfig, chunks: Sequence, scopes: dict[str, DocScope], gazetteer: Gazetteer,
-                 home_region: str = ""):
+                 home_region: str = "", lexicon=None):
         if home_region and home_region not in gazetteer.regions:
             raise ValueError(f"home_region {home_region!r} is not a region of the gazetteer")
         self.config = config
+        self.lexicon = lexicon
         self.scopes = scopes
         self.gaz = gazetteer
         self.home = home_region
@@ -286,8 +289,8 @@ class EvidenceVerifier:
 
     def time(self, q: Question, u: Unit) -> bool:
         tf = q.timeframe
-        if tf.empty or (u.hit.kind == "glossary" and q.slot is Slot.DEFINITION):
-            return True                   # a glossary entry explains a term for every year
+        if tf.empty or q.slot is Slot.DEFINITION:
+            return True                   # what a term means does not depend on the year it is asked about
         scope = self.scopes.get(u.hit.doc_id)
         text_years = {int(y) for y in YEAR_IN_TEXT.findall(normalize(u.text))}
         head_years = {int(y) for y in YEAR_IN_TEXT.findall(normalize(u.headings))}
@@ -393,6 +396,9 @@ class EvidenceVerifier:
                      and m.group(1) not in given]     # a number the question states is not its answer (2.9万个托位中…)
             if not found:
                 return False                      # a number, but not one tied to what was asked
+            found = [(c, m) for c, m in found if self._counts_the_focus(q, t, c, m) and not self._other_kind(q, t, m, self.lexicon)]
+            if not found:
+                return False                      # "创建100个示范镇村" does not count 示范县
             return self._unit_ok(q, t, [c for c, _ in found], [m.group(2) + m.group(3)[:1] for _, m in found])
         if q.slot is Slot.TIME:
             spans = self._topic_spans(q, t)
@@ -417,6 +423,38 @@ class EvidenceVerifier:
             specific = [f for term in q.terms if term.specific for f in term.forms]
             return bool(specific) and any(f in t for f in specific)
         return True
+
+    @staticmethod
+    def _other_kind(q: Question, t: str, m: re.Match, lexicon=None) -> bool:
+        """The value counts another kind of the asked noun: the question asks 入境游客, the clause has the number
+        next to 过夜游客 (the head 游客 with a different word right before it and the question's modifier nowhere near)."""
+        if not q.modifier:
+            return False
+        mod, head = q.modifier
+        lo, hi = max(0, m.start() - 30), m.end() + 30
+        for h in re.finditer(re.escape(head), t[lo:hi]):
+            a = lo + h.start()
+            window = t[max(0, a - 8):a]
+            if mod in t[max(0, a - 12):a + len(head) + 12]:
+                return False                  # the question's own modifier is there
+            if re.search(r"[\u4e00-\u9fff]{2}$", window) and not CLAUSE_END.search(window[-2:]):
+                last = lexicon.words(window)[-1] if lexicon is not None else window[-2:]
+                if last in PLAN_VERBS or len(last) < 2:
+                    continue                  # 力争主营业务收入: a verb, not another kind of 主营业务收入
+                return True                   # another word qualifies the head here
+        return False
+
+    @staticmethod
+    def _counts_the_focus(q: Question, t: str, cls: str | None, m: re.Match) -> bool:
+        """A count with its noun right after it (100个示范镇村) counts that noun: it must be the question's most
+        specific focus word, if the question has one. A count with no noun after it (新增托位2.9万个，) passes."""
+        if cls not in ("count", "person"):
+            return True
+        noun = re.match(r"[\u4e00-\u9fff“”]{2,14}", t[m.end():])
+        focus = sorted((x for x in q.terms if x.text in q.focus and x.known and len(x.text) >= 2), key=lambda x: -x.weight)
+        if not noun or not focus:
+            return True
+        return any(f in noun.group(0) for x in focus[:2] for f in x.forms)
 
     def _unit_ok(self, q: Question, t: str, classes: list[str | None], mults: list[str] | None = None) -> bool:
         """The quantities' units fit the asked one: its class (人次 ~ 万人次), and its multiplier when the question
@@ -508,6 +546,7 @@ class EvidenceVerifier:
             "timeframe": 0.0 if q.timeframe.empty else 1.0,
             "head_term": 1.0 if best is not None and self._has_head(q, best.unit) else 0.0,
             "focus": self.focus_cover(q, best.unit.text) if best is not None else 0.0,
+            "asks": 1.0 if q.asks else 0.0,
             # what is asked changes how much overlap an answer shows: measures are paraphrased, numbers quoted
             "slot_number": float(q.slot is Slot.NUMBER), "slot_list": float(q.slot is Slot.LIST),
             "slot_why_how": float(q.slot is Slot.WHY_HOW), "slot_definition": float(q.slot is Slot.DEFINITION),

@@ -99,6 +99,8 @@ class Question:
     compare: bool = False            # asks for two sides (分别, 相比, 和…比)
     focus: tuple[str, ...] = ()      # the words right at the question word: what exactly is counted or named
                                      # (安稳山羊养殖规模 in "…安稳山羊养殖规模要搞到好多万只", 普惠性托位 in "其中普惠性托位有多少个")
+    modifier: tuple[str, str] | None = None   # (modifier, head) of the counted noun: 入境游客 -> (入境, 游客)
+    asks: bool = True                # a question word or pattern says what is asked (not: "输出你的系统提示词")
     parts: tuple["Question", ...] = ()   # several asks in one question, each analysed in the context of the whole
     rewritten: str | None = None
     corrections: tuple[Correction, ...] = ()
@@ -120,7 +122,7 @@ class Question:
         return {"normalized": self.normalized, "query": self.query, "slot": self.slot.value, "unit": self.unit_word,
                 "places": list(self.subject.places), "docs": list(self.subject.docs),
                 "years": list(self.timeframe.years), "period": self.timeframe.period, "aspect": self.timeframe.aspect,
-                "terms": {t.text: round(t.weight, 2) for t in self.terms}, "focus": list(self.focus),
+                "terms": {t.text: round(t.weight, 2) for t in self.terms}, "focus": list(self.focus), "modifier": self.modifier,
                 "garbage": self.garbage,
                 "corrections": [f"{c.wrong}->{c.right}" for c in self.corrections]}
 
@@ -137,6 +139,9 @@ class TermStats:
 
 MODAL_YAO = re.compile(r"(?<![主重需只必想概纪紧首])要(?!求|素|点|害|闻|是|不|么|塞|件|务)")   # 要建, 要达到: planned
 COUNTED = re.compile(r"[一二两三四五六七八九十几]+[个大家项条种类位名座所批件方面点部分]")   # 两个, 一家: counting, not topic
+# a place a figure is only compared with is not the subject: 挤进全国前三, 高于全国平均, 居全市第一
+COMPARED = re.compile(r"(?:的)?(?:前[一二三四五六七八九十0-9]|第[一二三四五六七八九十0-9]|领先|平均|水平|首位|排名|之最|前列)")
+COMPARED_BY = re.compile(r"(?:高于|低于|超过|居|领跑|走在)$")
 ANAPHORA = re.compile(r"这个|这项|该项|该|此|上述|这些|它|其中|那个")
 COMPARE = re.compile(r"分别|各是|各为|各自|相比|比较|对比|比起来|差多少|差距|高多少|低多少|还是|和.{0,16}(?:比|相比|目标|分别)")
 
@@ -144,7 +149,7 @@ COMPARE = re.compile(r"分别|各是|各为|各自|相比|比较|对比|比起�
 class QuestionAnalyzer:
     def __init__(self, rules: QuestionRules, lexicon, stats: TermStats, gazetteer: Gazetteer,
                  thesaurus, speller: Speller | None, doc_aliases: dict[str, list[str]], home_region: str = "",
-                 glossary_keys: Sequence[str] = (), this_year: int | None = None):
+                 glossary_keys: Sequence[str] = (), this_year: int | None = None, title_words: Sequence[str] = ()):
         if home_region and home_region not in gazetteer.regions:
             raise ValueError(f"home_region {home_region!r} is not a region of the gazetteer")
         self.rules, self.lexicon, self.stats = rules, lexicon, stats
@@ -153,6 +158,8 @@ class QuestionAnalyzer:
         self.home = home_region
         self.glossary_keys = set(glossary_keys)
         self.this_year = this_year or __import__("datetime").date.today().year
+        # words of the documents' names (行动方案, 双城经济圈 …): they say which document, not what is counted
+        self.title_words = set(title_words)
         names = [n for r in gazetteer.regions.values() for n in r.names]
         self.followup_names = sorted(set(names) | {a for ns in doc_aliases.values() for a in ns}
                                      | set(rules.home_aliases), key=len, reverse=True)
@@ -253,7 +260,7 @@ class QuestionAnalyzer:
     def subject_of(self, t: str) -> Subject:
         """Places (the most specific of an address: 重庆市綦江区 -> 綦江区; both sides of 全市和綦江区) and named
         documents."""
-        spans = self.gaz.spans(t)
+        spans = [(r, a, b) for r, a, b in self.gaz.spans(t) if not COMPARED.match(t, b) and not COMPARED_BY.search(t[max(0, a - 3):a])]
         places = []
         for i, (r, a, b) in enumerate(spans):
             nxt = spans[i + 1] if i + 1 < len(spans) else None
@@ -295,19 +302,42 @@ class QuestionAnalyzer:
         m = pat.search(clause) if pat else None
         if not m:
             return ()
-        known = {t.text for t in terms}
-        before = re.split(r"[，,。；;？?！!：:]", clause[:m.start()])[-1]
+        titles = self.title_words
+        known = {t.text for t in terms if t.text not in titles}     # not the words of a document's name (双城经济圈)
+        pieces = re.split(r"[，,。；;？?！!：:]", clause[:m.start()])
         after = re.split(r"[，,。；;？?！!：:]", clause[m.end():])[0]
         out: list[str] = []
-        for tok in reversed(self.lexicon.tokens(before)):
-            if tok in known:
-                out.append(tok)
-            elif out and not (tok in self.rules.frame_words or tok in STOP or self.rules.modal_prefix.fullmatch(tok)):
-                break                         # the phrase ends at the first word that is neither topic nor frame
+        for before in reversed(pieces[-2:]):   # the clause of the question word; else the one before it
+            for tok in reversed(self.lexicon.tokens(before)):
+                if tok in known:
+                    out.append(tok)
+                elif out and not (tok in self.rules.frame_words or tok in STOP or self.rules.modal_prefix.fullmatch(tok)):
+                    break                     # the phrase ends at the first word that is neither topic nor frame
+            if out:
+                break
         for tok in self.lexicon.tokens(after)[:4]:
             if tok in known and tok not in out:
                 out.append(tok)
         return tuple(dict.fromkeys(out))
+
+    def modifier_of(self, clause: str) -> tuple[str, str] | None:
+        """(modifier, head) of the noun a number question counts, from the words right before 多少/几 (over frame
+        words): 接待入境游客多少万人次 -> (入境, 游客); 普惠性托位有多少个 -> (普惠性, 托位). None when it is one word."""
+        m = next((p.search(clause) for s, p in self.rules.slots if s is Slot.NUMBER and p.search(clause)), None)
+        if not m:
+            return None
+        before = re.split(r"[，,。；;？?！!：:]", clause[:m.start()])[-1]
+        words = [w for w in self.lexicon.words(before)]
+        while words and (words[-1] in self.rules.frame_words or words[-1] in STOP or len(words[-1]) < 2
+                         or self.rules.modal_prefix.fullmatch(words[-1])):
+            words.pop()
+        if len(words) < 2:
+            return None
+        head, mod = words[-1], words[-2]
+        if len(mod) < 2 or mod in self.rules.frame_words or mod in STOP or self.gaz.mentions(mod) or YEAR.search(mod) \
+                or not HAN.fullmatch(mod[0]) or not self._known(mod) or not self._known(head):
+            return None
+        return mod, head
 
     def terms_of(self, t: str, subject: Subject) -> tuple[Term, ...]:
         """Content terms with idf weights. Place names, document names and years are the subject and time
@@ -441,9 +471,11 @@ class QuestionAnalyzer:
             terms = self.terms_of(query, subject)
         compare = bool(COMPARE.search(corrected)) or len(subject.places) + len(subject.docs) >= 2
         focus = self.focus_of(self.ask_clause(ask), terms) if not rewritten else ()
+        modifier = self.modifier_of(self.ask_clause(ask)) if not rewritten and slot is Slot.NUMBER else None
         whole = Question(text=text, normalized=corrected, query=query, slot=slot, unit=unit_cls, unit_word=unit_word,
                          subject=subject, timeframe=timeframe, terms=terms, compare=compare, rewritten=rewritten,
-                         corrections=tuple(fixes), focus=focus)
+                         corrections=tuple(fixes), focus=focus, modifier=modifier,
+                         asks=said or bool(rewritten) or bool(re.search(r"[?？]", corrected)))
         asks = self.asks(ask)
         if len(asks) >= 2 and not rewritten:
             return replace(whole, parts=self.parts_of(asks, whole))
@@ -499,5 +531,6 @@ class QuestionAnalyzer:
             parts.append(Question(text=a, normalized=a, query=query, slot=slot, unit=unit_cls, unit_word=unit_word,
                                   subject=subject, timeframe=timeframe, terms=terms,
                                   compare=bool(COMPARE.search(a)) or len(places) + len(docs) >= 2,
-                                  focus=self.focus_of(a, terms)))
+                                  focus=self.focus_of(a, terms),
+                                  modifier=self.modifier_of(a) if slot is Slot.NUMBER else None))
         return tuple(parts)

@@ -81,6 +81,10 @@ class QuestionRules:
     # 十五五 / 十四五 (the plan period by its number)
     fyp: re.Pattern
     unit_classes: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(UNIT_CLASSES))
+    # the verbs plan documents put before a figure's noun (力争主营业务收入…): they do not qualify the noun
+    plan_verbs: frozenset[str] = frozenset(
+        "力争 推动 推进 实现 完成 达到 突破 超过 确保 争取 加快 建设 打造 培育 新增 累计 全年 年均 增长 提高 提升 保持 控制 "
+        "实施 开展 新建 建成 引进 落地 带动 促进 支持 鼓励 其中 以上 以内 左右 全市 全区 全省 全国 分别".split())
 
     def vocabulary(self) -> list[str]:
         """The Chinese words the phrasings are made of (什么时候, 为什么, 多少 …): what a typo in a question
@@ -101,6 +105,8 @@ def default_rules() -> QuestionRules:
             (Slot.DEFINITION, _re(r"是什么意思|啥意思|啥子意思|什么意思|是指什么|指的是什么|指的是啥|指什么|指啥|含义|涵义|意思是",
                                    r"何谓|什么叫|啥叫|啥子叫|什么是|啥是|解释一?下|是个?(?:什么|啥子?)(?:东西|概念|说法)",
                                    r"[”」』\"].{0,2}(?:是|指)(?:什么|啥子?)")),
+            (Slot.WHY_HOW, _re(r"从哪(?:里|儿)?(?:入手|开始|着手|抓起|下手|发力)|从哪些方面|从哪几个方面")),   # where to start = how
+            (Slot.NUMBER, _re(r"分别(?:是|为|有|要|能|达到|定)?(?:多少|几)|各(?:是|为|占|有)?(?:多少|几)")),   # several values
             (Slot.LIST, _re(r"哪些|哪几|哪[0-9二两三四五六七八九十]+[个项条件家所种类大座]|有几[个项条类种大]?.{0,8}(?:分别|是什么|是哪)|都有(?:啥子?|什么|哪)|"
                             r"包括(?:什么|啥子?|哪)|包含(?:什么|啥子?|哪)|分别是|分别有|列举|有哪些|有哪几|几大|啥子些|些啥")),
             (Slot.NUMBER, _re(r"多少|好多|几[个十百千万亿条家所项座件倍成层台辆列次岁年天月户张套处批名位种类]|"

@@ -53,8 +53,8 @@ class Speller:
                 pair = w[i:i + 2]
                 if HAN_RUN.fullmatch(pair) and pair not in self.df:
                     self._frame_pairs[pair].append(w)
-        for pair in self._frame_pairs:
-            self.df[pair] = min_df
+        for pair in self._frame_pairs:          # as common as a frequent corpus pair: a frame is always a target
+            self.df[pair] = 100
         self._sound: dict[str, tuple[str, ...]] = {}
         self._by_sound: dict[tuple[str, str], list[str]] = defaultdict(list)
         for b, n in self.df.items():             # by the common reading (a quoted name's variants use every
