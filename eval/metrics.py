@@ -233,6 +233,11 @@ def aggregate(scored: Sequence[dict]) -> dict:
     judged = [o for o in (off_subject(s) for s in scored) if o is not None]
     metrics["off_subject_rate"] = mean(judged)
     metrics["off_subject_n"] = len(judged)
+    # answered items whose first citation is from a document no golden item is about (on the library: another
+    # province's or another year's report) -- the part of off_subject_rate that the library adds
+    known = {d for s in scored for d in about_docs(s)}
+    answered = [s for s in scored if not s.get("refused") and s.get("citations")]
+    metrics["outside_doc_rate"] = mean(s["citations"][0].get("doc_id") not in known for s in answered)
     styles = sorted({s.get("style") for s in scored if s.get("style")})
     if styles:
         metrics["by_style"] = {st: _group([s for s in scored if s.get("style") == st]) for st in styles}

@@ -37,7 +37,7 @@ def summary_table(m: dict) -> str:
 SPLIT_ROWS = [("hit@1", ("retrieval", "hit@1")), ("hit@5", ("retrieval", "hit@5")), ("mrr@10", ("retrieval", "mrr@10")),
               ("keyword_accuracy", ("answer", "keyword_accuracy")), ("citation_validity", ("answer", "citation_validity")),
               ("citation_hit", ("answer", "citation_hit")), ("refusal accuracy", ("refusal", "accuracy")),
-              ("false_refusal_rate", ("refusal", "false_refusal_rate")), ("off_subject_rate", ("off_subject_rate",)),
+              ("false_refusal_rate", ("refusal", "false_refusal_rate")), ("off_subject_rate", ("off_subject_rate",)), ("outside_doc_rate", ("outside_doc_rate",)),
               ("ask p50 (ms)", ("latency_ms", "ask_p50"))]
 
 

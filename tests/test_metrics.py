@@ -184,3 +184,23 @@ def test_run_and_outputs_on_fake_pipeline(fake_pipeline, tmp_path):
     write_report(tmp_path, "# test", res, records, None, plots)
     assert all((tmp_path / p).stat().st_size > 0 for p in plots)
     assert "## Summary" in (tmp_path / "report.md").read_text(encoding="utf-8")
+
+
+def test_off_subject_and_outside_documents():
+    from eval.metrics import aggregate, off_subject
+
+    base = {"hit_rank": None, "evidence_recall@10": 0.0, "missing_keywords": [], "keyword_ok": True,
+            "citations_valid": 1, "citations_total": 1, "citation_hit": True}
+    rows = [
+        {**base, "id": "a", "type": "factual_number", "doc": "cq", "answerable": True, "refused": False,
+         "citations": [{"doc_id": "cq"}]},
+        {**base, "id": "b", "type": "factual_number", "doc": "cq", "answerable": True, "refused": False,
+         "citations": [{"doc_id": "jilin-2026"}]},                                    # another province's report
+        {**base, "id": "c", "type": "unanswerable", "doc": "", "topic_doc": "qj", "answerable": False,
+         "refused": False, "citations": [{"doc_id": "cq"}]},                          # answered, from another of ours
+        {**base, "id": "d", "type": "unanswerable", "doc": "", "answerable": False, "refused": True, "citations": []},
+    ]
+    assert [off_subject(r) for r in rows] == [False, True, True, None]
+    m = aggregate(rows)
+    assert m["off_subject_rate"] == round(2 / 3, 4) and m["off_subject_n"] == 3
+    assert m["outside_doc_rate"] == round(1 / 3, 4)

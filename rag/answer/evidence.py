@@ -59,6 +59,14 @@ class EvidenceConfig:
     keep_ratio: float = 0.6        # further clauses are quoted when they score >= keep_ratio * the best
     whole_group_chars: int = 600   # list/definition/why-how answers quote the whole clause up to this length
     min_sentence_chars: int = 4
+    # the checks a number/list question's clause must pass (each can be switched off for an ablation)
+    check_subject: bool = True     # the clause is about the place asked
+    check_time: bool = True        # … in the time frame asked
+    check_slot: bool = True        # … and supplies what is asked
+    counted_noun: bool = True      # "100个示范镇村" does not count 示范县
+    other_kind: bool = True        # 过夜游客 is not 入境游客
+    given_numbers: bool = True     # a number the question states is not its answer
+    place_lists: bool = True       # 哪些区县 needs places named
 
     def __post_init__(self):
         for name in ("min_topic", "keep_ratio", "heading_weight", "everyday_weight", "min_focus"):
@@ -122,7 +130,7 @@ class Verdict:
     features: dict[str, float] = field(default_factory=dict)
 
 
-PLACE_CATEGORY = re.compile(r"区县|哪些区|哪个区|哪几个区|哪些县|哪个县|哪些地方|哪些城市|哪些乡镇|哪些镇|在哪些")
+PLACE_CATEGORY = re.compile(r"区县|(?:哪些|哪个|哪几个)(?:区|县)(?!域)|哪些地方|哪些城市|哪些乡镇|哪些镇|在哪些")
 PLAN_VERBS = default_rules().plan_verbs
 CLAUSE_END = re.compile(r"[，,；;。：:、]")
 VAGUE_ONE = re.compile(r"批|些|系列|流|号|体|道|线|带|站|级|类|种|方面|部分|项项|点")
@@ -380,9 +388,14 @@ class EvidenceVerifier:
 
     def slot(self, q: Question, u: Unit) -> bool:
         t = normalize(u.text)
-        if q.slot in (Slot.LIST, Slot.ENTITY) and PLACE_CATEGORY.search(" ".join(q.focus) + q.normalized[-12:]):
-            # 哪些区县 / 建在哪个区: the answer is places, so the clause must name them
-            return len(self.names_places(q, t)) >= (2 if q.slot is Slot.LIST else 1)
+        if self.config.place_lists and q.slot in (Slot.LIST, Slot.ENTITY) \
+                and PLACE_CATEGORY.search(" ".join(q.focus) + q.normalized[-12:]):
+            # 哪些区县 / 建在哪个区: the answer is places, so the clause must name them, next to what was asked
+            spans = self._topic_spans(q, t)
+            near = [p for p in self.names_places(q, t)
+                    if not spans or any(self._near(spans, a.start(), a.end(), 20, 20)
+                                        for n in self.gaz.regions[p].names for a in re.finditer(re.escape(n), t))]
+            return len(near) >= (2 if q.slot is Slot.LIST else 1)
         if q.slot is Slot.NUMBER:
             if self.focus_cover(q, u.text + " " + (u.headings if u.hit.kind == "table_row" else "")) < self.config.min_focus:
                 return False                      # numbers, but not of what is counted (公租房 for 保障性租赁住房)
@@ -391,12 +404,14 @@ class EvidenceVerifier:
             spans = self._topic_spans(q, t)
             if q.known_terms and not spans:
                 return False                      # none of the asked topic's main words: its numbers are about something else
-            given = {m.group(1) for _, m in quantity_spans(normalize(q.normalized))}
+            given = {m.group(1) for _, m in quantity_spans(normalize(q.normalized))} if self.config.given_numbers else set()
             found = [(c, m) for c, m in quantity_spans(t) if (not spans or self._near(spans, m.start(), m.end()))
                      and m.group(1) not in given]     # a number the question states is not its answer (2.9万个托位中…)
             if not found:
                 return False                      # a number, but not one tied to what was asked
-            found = [(c, m) for c, m in found if self._counts_the_focus(q, t, c, m) and not self._other_kind(q, t, m, self.lexicon)]
+            found = [(c, m) for c, m in found
+                     if (not self.config.counted_noun or self._counts_the_focus(q, t, c, m))
+                     and (not self.config.other_kind or not self._other_kind(q, t, m, self.lexicon))]
             if not found:
                 return False                      # "创建100个示范镇村" does not count 示范县
             return self._unit_ok(q, t, [c for c, _ in found], [m.group(2) + m.group(3)[:1] for _, m in found])
@@ -450,11 +465,21 @@ class EvidenceVerifier:
         specific focus word, if the question has one. A count with no noun after it (新增托位2.9万个，) passes."""
         if cls not in ("count", "person"):
             return True
-        noun = re.match(r"[\u4e00-\u9fff“”]{2,14}", t[m.end():])
         focus = sorted((x for x in q.terms if x.text in q.focus and x.known and len(x.text) >= 2), key=lambda x: -x.weight)
-        if not noun or not focus:
+        if not focus:
             return True
-        return any(f in noun.group(0) for x in focus[:2] for f in x.forms)
+        counts = lambda noun: any(f in noun for x in focus[:2] for f in x.forms)  # noqa: E731
+        unit = next((u for u, _ in UNIT_WORDS if m.group(3).startswith(u)), "")
+        after = re.match(r"(?![（(])[\u4e00-\u9fff“”()（）]{2,16}", t[m.start(3) + len(unit):])   # not 22万套（间）
+        if after and not re.match(r"(?:以上|以内|左右|以下)", after.group(0)):
+            return counts(after.group(0))
+        # or the noun right before it: "绿色园区36个" counts 绿色园区 (back to the last 、，; a plan verb between is fine)
+        before = re.split(r"[、，,；;。：:]", t[:m.start()])[-1]
+        before = re.sub(r"(?:达到|达|突破|超过|增至|增长|为|约|共|累计|总计|新增|计|是|覆盖|惠及|带动|吸纳|服务|培训|"
+                        r"接待|完成|实现|提供|发放|开行|建成|新建|改造|引进|落地|签约)?\s*$", "", before)
+        if len(before) >= 3 and re.search(r"[\u4e00-\u9fff]{2}$", before):
+            return counts(before[-14:])
+        return True
 
     def _unit_ok(self, q: Question, t: str, classes: list[str | None], mults: list[str] | None = None) -> bool:
         """The quantities' units fit the asked one: its class (人次 ~ 万人次), and its multiplier when the question
@@ -492,8 +517,10 @@ class EvidenceVerifier:
     def check(self, q: Question, u: Unit) -> Check:
         text = normalize(u.text + " " + u.headings)
         missing = tuple(t.text for t in q.terms if t.specific and not any(f in text for f in t.forms))
-        via = self.subject(q, u)
-        return Check(u, self.coverage(q, u.text, u.headings), bool(via), via, self.time(q, u), self.slot(q, u), missing)
+        cfg = self.config
+        via = self.subject(q, u) if cfg.check_subject else "home"
+        return Check(u, self.coverage(q, u.text, u.headings), bool(via), via, self.time(q, u) if cfg.check_time else True,
+                     self.slot(q, u) if cfg.check_slot else True, missing)
 
     def run(self, q: Question, hits: Sequence[Hit], dense: Sequence[float] = ()) -> Verdict:
         cfg = self.config

@@ -492,7 +492,9 @@ class QuestionAnalyzer:
     def asks(self, t: str) -> list[str]:
         """The separate asks of a question: pieces ending in ？ (or ；), and comma-separated clauses that each
         ask something ("目标是多少，实际做到了多少？"). Pieces that ask nothing are context, not asks."""
-        pieces = [p.strip(" ，,") for p in re.split(r"(?<=[？?；;])", t) if p.strip(" ，,？?；;")]
+        pieces = [p.strip(" ，,") for p in re.split(r"(?<=[？?；;。！!])", t) if p.strip(" ，,？?；;。！!")]
+        if any(re.search(r"[？?]$", p) for p in pieces):    # statements around a question are its background
+            pieces = [p for p in pieces if not re.search(r"[。！!]$", p)]
         out = []
         for p in pieces:
             clauses = [c for c in re.split(r"[，,](?=[^，,]*$)|[，,]", p) if c.strip()]
