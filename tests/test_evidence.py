@@ -151,6 +151,85 @@ def test_time_place_list_and_definition_slots(verifier, qa):
     assert check(verifier, qa, "“33618”是什么？", hit("cq-plan", "3．“33618”现代制造业集群体系。", kind="glossary")).slot
 
 
+def test_a_time_is_as_exact_as_asked_and_not_the_year_the_question_states(verifier, qa):
+    h = hit("cq-2024", "高质量举办2024年成渝地区双城经济圈全球投资推介会。")
+    assert not check(verifier, qa, "2024年全球投资推介会在哪一天举办？", h).slot       # 2024年 is the question's own
+    assert check(verifier, qa, "全球投资推介会哪一年举办？", h).slot
+    h = hit("cq-2024", "2024年6月举办全球投资推介会。")
+    assert check(verifier, qa, "2024年全球投资推介会在哪个月举办？", h).slot
+    assert not check(verifier, qa, "2024年全球投资推介会在哪一天举办？", h).slot
+    assert check(verifier, qa, "2024年全球投资推介会在哪一天举办？", hit("cq-2024", "6月18日举办全球投资推介会。")).slot
+
+
+def test_a_table_row_s_years_are_column_labels_not_dates(verifier, qa):
+    row = hit("cq-plan", "研发经费投入强度（%）｜2025年：预计2.65｜2030年目标：3.25｜属性：预期性", kind="table_row")
+    assert not check(verifier, qa, "研发经费投入强度哪一年达到3.25？", row).slot
+
+
+def test_ranges_and_products_are_one_quantity():
+    assert quantities("争创1—2个国家国防教育示范基地") == [("2", "count")]
+    assert quantities("扶欢2×1000MW煤电联营项目") == [("1000", "power")]
+
+
+def test_an_item_title_heads_the_sentences_after_it(verifier):
+    h = hit("qj-plan", "2．培育“綦色生香”品牌。重点培育綦江米粉、北渡鱼、赶水豆腐乳等品牌，加大商标注册和推广力度，"
+                       "推动更多特色农产品进入大型商超和电商平台，提升品牌知名度和市场占有率。")
+    units = verifier.units([h])
+    assert len(units) == 2 and "綦色生香" in units[1].headings
+
+
+def test_another_document_s_glossary_explains_a_name_the_named_document_uses(verifier, qa):
+    q = qa.run("行动方案中的“四千行动”包括哪四项内容？", [])
+    entry = hit("cq-plan", "38．四千行动。指千万亩高标准农田改造提升行动、千亿级生态特色产业培育行动。", kind="glossary")
+    assert verifier.subject(q, verifier.units([entry])[0]) == "region"
+    assert verifier.subject(q, verifier.units([hit("cq-plan", "迭代实施“四千行动”。")])[0]) == ""
+
+
+def test_a_list_must_be_of_what_is_asked(verifier, qa):
+    # the enumeration two segments on lists something else; "A和B" alone lists nothing
+    assert not check(verifier, qa, "240小时过境免签政策哪些国家的人能用？", hit(
+        "cq-2025", "实施好240小时过境免签政策,增加主要客源国直航航线,提高口岸通关、金融支付、网络通信等便利化水平。",
+        start=2000)).slot
+    assert not check(verifier, qa, "15件重点民生实事具体是哪15件？", hit(
+        "cq-2025", "健全重大民生政策出台和民生物资价格调整风险评估机制,15 件重点民生实事全部兑现。", start=2000)).slot
+    # the next segment lists what the one before names
+    assert check(verifier, qa, "规划要培育的未来产业有哪些？", hit(
+        "cq-plan", "建立未来产业投入增长和风险分担机制，培育具身智能机器人、生物制造、量子科技等未来产业。")).slot
+    # a question asking for two is answered by "A和B"
+    assert check(verifier, qa, "要提质建设的两个物流园区是哪两个？", hit(
+        "qj-plan", "提质建设南部综合物流园和东部物流园两个物流园区。")).slot
+
+
+def test_a_place_must_be_next_to_the_most_specific_word(verifier, qa):
+    h = hit("cq-2024", "加大水利投资，加快渝西水资源配置工程、跳蹬水库、藻渡水库、向阳水库等重大水利工程投资放量，新开工银河桥水库等一批水利项目。")
+    assert not check(verifier, qa, "银河桥水库位于哪个区县？", h).slot                # 渝西 is by other reservoirs
+    assert check(verifier, qa, "西部陆海新通道的东线节点放在哪个区县？", hit(
+        "cq-plan", "加快秀山铁路场站扩能改造与设施智能化升级，建设西部陆海新通道东线节点。")).slot
+
+
+def test_an_implied_unit_must_fit(verifier, qa):
+    h = hit("qj-plan", "推动安稳电厂三期（1×660MW）、扶欢2×1000MW煤电联营项目前期工作。")
+    assert not check(verifier, qa, "安稳电厂三期项目的总投资额是多少？", h).slot       # money asked, power given
+    assert check(verifier, qa, "安稳电厂三期项目的总投资额是多少？", hit("qj-plan", "安稳电厂三期总投资约45亿元。")).slot
+    # a bare figure may be in the implied unit (死亡人数 per 亿元 GDP has none)
+    assert check(verifier, qa, "每亿元地区生产总值生产安全事故死亡人数控制在多少？", hit(
+        "cq-2025", "——每亿元地区生产总值生产安全事故死亡人数不超过 0.019。", start=2000)).slot
+
+
+def test_a_quoted_name_in_the_clause_makes_the_question_s_other_names_context(verifier, qa):
+    q = qa.run("綦江区养老服务中推广的“六助”服务包括哪些内容？", [])
+    entry = hit("qj-plan", "“六助”服务。指助餐、助浴、助洁、助医、助急、助行。", kind="glossary")
+    u = verifier.units([entry])[0]
+    assert "养老" in verifier.check(q, u).specific_missing                        # alone, 养老 is missing
+    assert verifier.check(q, u, context="大力推广“六助”服务 推进养老服务").specific_missing == ()
+
+
+def test_a_definition_question_s_rare_word_is_the_term_defined(verifier, qa):
+    h = hit("cq-2025", "全力打好“两久”项目处置攻坚战，推动“久供未建”项目加快开工、“久建未完”项目加快复工。", start=2000)
+    assert check(verifier, qa, "两久项目指啥", h).slot
+    assert not check(verifier, qa, "两久项目指啥", hit("cq-2025", "实施一批重大项目。", start=2000)).slot
+
+
 # ----------------------------------------------------------------------------- coverage and the verdict
 def test_coverage_counts_thesaurus_forms_headings_and_everyday_words_half(verifier, qa):
     q = qa.run("老人看病难怎么解决", [])

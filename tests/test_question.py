@@ -27,10 +27,23 @@ def test_traditional_characters_width_and_case():
     assert normalize_question("綦江區  “十五五”") == "綦江区 “十五五”"          # 綦 is not traditional for 其
 
 
+def test_two_digit_years(qa):
+    assert "2024年计划" in qa.clean("24年计划制造业增加值占比多少")
+    assert "2025年底" in qa.clean("25年底建成多少个")
+    for text in ("近10年来增长多少", "过去15年间", "第15年", "连续12年"):
+        assert "20" not in qa.clean(text)                       # spans of years, not years
+
+
 def test_fillers_are_dropped(qa):
     assert qa.clean("请问一下，綦江2030年城镇化率目标是多少？谢谢！") == "綦江2030年城镇化率目标是多少?"
     assert qa.clean("麻烦问一下 “33618”是什么") == "“33618”是什么"
     assert qa.clean("我想了解一下綦江的交通") == "綦江的交通"
+
+
+def test_a_glossary_term_one_same_sounding_character_off_is_corrected(qa):
+    # 骨子 is a word of its own and 跟 a function character: only the glossary's 谷子经济 / 票根经济 tell
+    assert "谷子经济" in run(qa, "规划里头说的骨子经济是啥意思哦？").normalized
+    assert "票根经济" in run(qa, "票跟经济是个啥概念？").normalized
 
 
 @pytest.mark.parametrize("typo,fixed", [("棋江区2030年城镇化率", "綦江区"), ("研法投入强度", "研发投入"),
@@ -68,6 +81,8 @@ def test_short_real_questions_are_not_garbage(qa, text, history):
     ("重庆 家庭医生 签约率 目标", Slot.NUMBER),
     ("渝贵高铁啥时候能通车啊？", Slot.TIME), ("哪一年建成", Slot.TIME),
     ("新机场选址在哪里？", Slot.PLACE),
+    ("规划将采取哪些措施缓解中心城区交通拥堵？", Slot.WHY_HOW), ("提出了哪些支持措施", Slot.WHY_HOW),
+    ("具备“通道优势”的依据是什么？", Slot.WHY_HOW), ("增长目标定为6%左右，主要有哪些考虑？", Slot.WHY_HOW),
     ("重庆咋解决看病难？", Slot.WHY_HOW), ("啷个帮我们找工作", Slot.WHY_HOW), ("为啥要建", Slot.WHY_HOW),
     ("是约束性指标吗？", Slot.YES_NO), ("有没有托育补贴", Slot.YES_NO),
     ("綦江有哪个故居要申报国家级文物保护单位？", Slot.ENTITY), ("叫什么名字", Slot.ENTITY),
@@ -79,7 +94,11 @@ def test_slot(qa, text, slot):
 @pytest.mark.parametrize("text,unit", [("要达到多少万人？", ("person", "万人")), ("多少亿元", ("money", "亿元")),
                                        ("多少年轻人留在重庆", ("person", "人")), ("连续多少个月没有事故", ("duration", "个月")),
                                        ("占比是多少", ("percent", "%")), ("多少亿？", (None, "亿")),
-                                       ("是多少？往后几年有啥要求", (None, None)), ("几条路", ("count", "条"))])
+                                       ("是多少？往后几年有啥要求", (None, None)), ("几条路", ("count", "条")),
+                                       ("智算规模目标多少ｐ", ("compute", "p")), ("装机多少mw", ("power", "mw")),
+                                       # no unit said: the measure implies one, unless a rate is asked
+                                       ("项目总投资额是多少", ("money", None)), ("新增就业目标是多少", ("person", None)),
+                                       ("投资增长多少", (None, None)), ("就业率是多少", ("percent", "%"))])
 def test_unit(qa, text, unit):
     assert qa.unit_of(normalize_question(text)) == unit
 
@@ -181,6 +200,22 @@ def test_several_asks_become_parts(qa):
     assert second.timeframe.years == (2024,)                               # the year carries over
     assert {t.text for t in first.terms} <= {t.text for t in second.terms}  # so does the topic
     assert first.subject.docs == (R24,) and second.subject.docs == ()       # but not the plan: actuals are elsewhere
+
+
+def test_asking_whether_the_documents_say_it_is_no_ask_of_its_own(qa):
+    q = run(qa, "想知道新机场具体哪一年开工，一期投资多少钱，文件里有没有讲？")
+    assert [p.slot for p in q.parts] == [Slot.TIME, Slot.NUMBER]
+    assert run(qa, "规划里有没有说要修地铁？").slot is Slot.YES_NO               # this one asks something
+
+
+def test_a_later_ask_without_a_name_of_its_own_keeps_the_name_before(qa):
+    q = run(qa, "川渝高竹新区到底有多大面积？包括哪些乡镇？")
+    assert len(q.parts) == 2 and "高竹" in {t.text for t in q.parts[1].terms}
+
+
+def test_a_quoted_name_the_documents_have_is_known(qa):
+    t = {x.text: x for x in run(qa, "行动方案第三部分“组织保障”包括哪几项措施？").terms}
+    assert t["组织保障"].known and t["组织保障"].specific
 
 
 def test_background_sentences_are_not_asks(qa):

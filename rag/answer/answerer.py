@@ -46,7 +46,8 @@ class Answerer:
             Speller(index.bigram_df, index.lexicon.logprob, words=default_rules().vocabulary(),
                     # a character jieba counts >= 250k times on its own (有 424k, 是 797k; 到 205k and 里 77k are typo'd)
                     is_function_char=lambda ch: index.lexicon.general_freq(ch) >= 250_000,
-                    is_word=lambda w: index.lexicon.general_freq(w) > 0 or w in index.idf),
+                    is_word=lambda w: index.lexicon.general_freq(w) > 0 or w in index.idf,
+                    terms=[k for e in index.glossary for k in e.keys]),
             retriever.aliases, self.home,
             glossary_keys=[k for e in index.glossary for k in e.keys],
             title_words=[w for t in retriever.titles.values() for w in index.lexicon.tokens(t) if len(w) >= 2])

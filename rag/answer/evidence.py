@@ -19,6 +19,7 @@ from typing import Sequence
 
 from ..chunk import split_sentences
 from ..corpus import normalize
+from ..lexicon import QUOTED
 from ..parse import align
 from ..schema import Hit
 from ..scope import DocScope, Gazetteer
@@ -28,6 +29,12 @@ from .rules import MULTIPLIERS, UNIT_WORDS, Slot, default_rules
 YEAR_IN_TEXT = re.compile(r"(?<![0-9.])((?:19|20)\d{2})\s*年")
 DATE_IN_TEXT = re.compile(r"(?<![0-9.])(?:19|20)\d{2}\s*年|\d{1,2}\s*月|年底|年末|年内|年初|上半年|下半年|[一二三四五六七八九十]{1,3}五(?:期间|末|时期)?|"
                           r"之前|以前|前完成|前建成|前实现|期间|届时")
+RANGE_START = re.compile(r"\s*[—\-~～至到]\s*\d")
+# how exact a time is asked for: 哪一天 needs a day (3月28日), 哪个月 a month; 什么时候 any date or deadline
+DAY_ASKED = re.compile(r"哪一?天|几号|几月几[日号]|什么日子|具体日期|哪一日")
+MONTH_ASKED = re.compile(r"哪个月|哪一?月|几月份?")
+DAY_IN_TEXT = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*[日号]|(?<![\d.])\d{1,2}\s*日(?![本报])")
+MONTH_IN_TEXT = re.compile(r"\d{1,2}\s*月|月底|月初|季度|上半年|下半年|年底|年末|年初|年内")
 NUM = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千万亿]+|(?<![a-z])[iv]{1,4}(?=\s*(?:类|级)))"   # Ⅱ类 -> "ii类" after NFKC, "II 类" as typed
 REVIEW_HEAD = re.compile(r"回顾|执行情况|完成情况|过去一年|过去五年|发展基础|成就|成绩|取得|开局|答卷")
 PLAN_HEAD = re.compile(r"目标|任务|重点工作|总体要求|工作安排|总体考虑|部署|主要发展|计划")
@@ -130,12 +137,22 @@ class Verdict:
     features: dict[str, float] = field(default_factory=dict)
 
 
-PLACE_CATEGORY = re.compile(r"区县|(?:哪些|哪个|哪几个)(?:区|县)(?!域)|哪些地方|哪些城市|哪些乡镇|哪些镇|在哪些")
+PLACE_CATEGORY = re.compile(r"区县|(?:哪些|哪个|哪几个|哪一个|哪座|哪几座)(?:区|县|城市|省份|省|市|乡镇|镇|街道)(?!域|级|委|场)|"
+                            r"哪些地区|哪些片区")
 PLAN_VERBS = default_rules().plan_verbs
+ITEM_NUMBER = re.compile(r"(?:\d{1,2}\s*[．.、]|[（(][一二三四五六七八九十\d]{1,3}[）)]|[一二三四五六七八九十]{1,3}是)")
+ITEM_TITLE_CHARS = 24    # a chunk's first sentence this short is an item's title ("2．培育“綦色生香”品牌。")
+DEFINIENDUM_IDF = 5.0     # a definition question's rare focus word (两久: 6.8) is the term defined, as a quoted one is
 CLAUSE_END = re.compile(r"[，,；;。：:、]")
 VAGUE_ONE = re.compile(r"批|些|系列|流|号|体|道|线|带|站|级|类|种|方面|部分|项项|点")
+# several items: A、B、C / A；B；/ 一是… / （一）… / “A”“B” / A、B (two). "A和B" alone is too common in any clause
+# to count (健全…出台和…调整机制 lists nothing); it does for a question asking for two (哪两个).
 ENUMERATION = re.compile(r"、.{1,30}、|；.{2,80}；|[一二三四五六七八九十]是|[（(][一二三四五六七八九十][）)]|以及|分别(?:为|是)|"
-                         r"(?:[“\"][^”\"]{2,16}[”\"][、和及与]?){2,}|[^，。；,;]{2,20}[、和及与][^，。；,;]{2,20}")
+                         r"(?:[“\"][^”\"]{2,16}[”\"][、和及与]?){2,}|[^，。；,;]{2,20}、[^，。；,;]{2,20}|"
+                         r"[“\"][^”\"]{2,24}[”\"].{1,30}?[“\"][^”\"]{2,24}[”\"]")     # 新增“A”，减少“B”
+PAIR = re.compile(r"[^，。；,;]{2,20}[和及与][^，。；,;]{2,20}")
+ASKS_TWO = re.compile(r"哪(?:两|二)|两[个项条家所种类大座件]|二者|两者|[^，,和]{1,8}和[^，,和]{1,8}的?[^，,]{0,8}分别")
+SEGMENT = re.compile(r"[^，,；;。：:！!？?]+")
 
 
 def period_name(period: tuple[int, int]) -> str:
@@ -177,6 +194,8 @@ def quantity_spans(t: str) -> list[tuple[str | None, re.Match]]:
                                                     or not re.search(r"[一二两三四五六七八九十]", num)
                                                     or rest.startswith("级")):
             continue                          # 一批 / 一系列 / 千亿级 / 百万 say no number
+        if t[m.end(1):m.end(1) + 1] in ("×", "*") or RANGE_START.match(t, m.end(1)):
+            continue                          # 2×1000MW: a multiplicand; 1—2个: a range (its end has the unit)
         if re.fullmatch(r"\d{1,2}", num) and t[m.end(1):m.end(1) + 1] in ("．", "."):
             continue                          # an item number
         out.append((unit_class_of(rest), m))
@@ -212,19 +231,21 @@ class EvidenceVerifier:
     def units(self, hits: Sequence[Hit]) -> list[Unit]:
         out = []
         for r, h in enumerate(hits):
-            heads = " ".join(self.headings_of(h)) + " " + h.location
+            heads = base = " ".join(self.headings_of(h)) + " " + h.location
             if h.kind in ("table_row", "glossary") or len(h.match_text) <= 60:
                 out.append(Unit(h, r, h.match_text, h.start, h.end, heads))
                 continue
             pos = align(h.text, h.match_text)
             a = 0
-            for s in split_sentences(h.match_text):
+            for i, s in enumerate(split_sentences(h.match_text)):
                 b = a + len(s)
                 core = s.strip()
                 if len(re.sub(r"[\W_]", "", core)) >= self.config.min_sentence_chars:
                     lead = len(s) - len(s.lstrip())
                     ea, eb = a + lead, a + lead + len(core)
                     out.append(Unit(h, r, core, h.start + pos[ea], h.start + pos[eb - 1] + 1, heads))
+                    if len(core) <= ITEM_TITLE_CHARS and (i == 0 or ITEM_NUMBER.match(core)):
+                        heads = f"{base} {core}"      # "2．培育“綦色生香”品牌。" heads the sentences after it
                 a = b
         return out
 
@@ -253,7 +274,11 @@ class EvidenceVerifier:
         scope = self.scopes.get(u.hit.doc_id)
         region = (scope.region if scope else "") or self.home
         if q.subject.docs and not q.subject.places:
-            return "named" if u.hit.doc_id in q.subject.docs else ""
+            if u.hit.doc_id in q.subject.docs:
+                return "named"
+            if u.hit.kind == "glossary" and any(self._doc_region(d) == region for d in q.subject.docs):
+                return "region"            # the city plan's glossary explains a name the action plan uses (“四千行动”)
+            return ""
         if not q.subject.places:
             if not self.home or self.gaz.is_within(region, self.home):
                 return "home"
@@ -266,6 +291,10 @@ class EvidenceVerifier:
             if p in mentioned or (p not in self.gaz.regions and p in normalize(u.text + u.headings)):
                 return "mention"
         return ""
+
+    def _doc_region(self, doc_id: str) -> str:
+        scope = self.scopes.get(doc_id)
+        return (scope.region if scope else "") or self.home
 
     def _region(self, u: Unit) -> str:
         scope = self.scopes.get(u.hit.doc_id)
@@ -368,6 +397,38 @@ class EvidenceVerifier:
                     spans.append((m.start(), m.end()))
         return spans
 
+    def _anchor_spans(self, q: Question, t: str) -> list[tuple[int, int]]:
+        """Where the most specific of the question's words present in ``t`` occur (the rarest one, and any nearly as
+        rare): what a list or place must be tied to. 水库 occurs by every reservoir; 银河桥 only by the one asked."""
+        present = [x for x in q.known_terms if any(f in t for f in x.forms)]
+        if not present:
+            return []
+        top = max(x.weight for x in present)
+        spans = []
+        for x in present:
+            if x.weight >= top - 0.5:
+                for f in x.forms:
+                    spans += [(m.start(), m.end()) for m in re.finditer(re.escape(f), t)]
+        return spans
+
+    @staticmethod
+    def _same_segment(t: str, spans: list[tuple[int, int]], pos: int) -> bool:
+        """``pos`` is in the segment (between commas) of one of ``spans``, or the one before it: 加快秀山铁路场站
+        扩能改造…，建设西部陆海新通道东线节点 places 东线节点 in 秀山."""
+        segs = [s.span() for s in SEGMENT.finditer(t)]
+        seg_of = lambda p: next((i for i, (a, b) in enumerate(segs) if a <= p < b), len(segs))  # noqa: E731
+        at = seg_of(pos)
+        return any(0 <= seg_of(a) - at <= 1 for a, _ in spans)
+
+    @staticmethod
+    def _listed_by(t: str, anchors: list[tuple[int, int]], m: re.Match) -> bool:
+        """The enumeration ``m`` lists what the anchor words name: it starts in their segment (between commas) or
+        the next one (建立未来产业…机制，培育A、B、C), not two segments on (…政策,增加…航线,提高A、B、C等水平)."""
+        segs = [s.span() for s in SEGMENT.finditer(t)]
+        seg_of = lambda pos: next((i for i, (a, b) in enumerate(segs) if a <= pos < b), len(segs))  # noqa: E731
+        at = seg_of(m.start())
+        return any(0 <= at - seg_of(a) <= 1 or (seg_of(a) > at and a <= m.end()) for a, _ in anchors)
+
     @staticmethod
     def _near(spans: list[tuple[int, int]], start: int, end: int, after: int = 30, before: int = 12) -> bool:
         return any(a - before <= end and start <= b + after for a, b in spans)
@@ -388,8 +449,10 @@ class EvidenceVerifier:
 
     def slot(self, q: Question, u: Unit) -> bool:
         t = normalize(u.text)
+        if q.slot is Slot.LIST and u.hit.kind in ("glossary", "table_row"):
+            return True                       # an entry or a row is what the list question names
         if self.config.place_lists and q.slot in (Slot.LIST, Slot.ENTITY) \
-                and PLACE_CATEGORY.search(" ".join(q.focus) + q.normalized[-12:]):
+                and PLACE_CATEGORY.search(q.normalized):
             # 哪些区县 / 建在哪个区: the answer is places, so the clause must name them, next to what was asked
             spans = self._topic_spans(q, t)
             near = [p for p in self.names_places(q, t)
@@ -416,27 +479,42 @@ class EvidenceVerifier:
                 return False                      # "创建100个示范镇村" does not count 示范县
             return self._unit_ok(q, t, [c for c, _ in found], [m.group(2) + m.group(3)[:1] for _, m in found])
         if q.slot is Slot.TIME:
+            if u.hit.kind == "table_row":
+                return False                      # its years label the columns (2025年：…｜2030年目标：…)
             spans = self._topic_spans(q, t)
-            return any(not spans or self._near(spans, m.start(), m.end(), 40, 40) for m in DATE_IN_TEXT.finditer(t))
+            dates = DAY_IN_TEXT if DAY_ASKED.search(q.normalized) else MONTH_IN_TEXT if MONTH_ASKED.search(q.normalized) \
+                else DATE_IN_TEXT
+            given = {str(y) for y in q.timeframe.years}
+            return any((not spans or self._near(spans, m.start(), m.end(), 40, 40))
+                       and not (given and re.sub(r"\D", "", m.group(0)) in given)    # the year asked about is no answer
+                       for m in dates.finditer(t))
         if q.slot is Slot.PLACE:
-            spans = self._topic_spans(q, t)
+            spans = self._anchor_spans(q, t) or self._topic_spans(q, t)   # by 银河桥水库, not by any 水库
             named = self.names_places(q, t)
             places = [m.span() for m in PLACE_WORD.finditer(t)]
             for p in named:
                 places += [m.span() for n in self.gaz.regions[p].names for m in re.finditer(re.escape(n), t)]
-            return any(not spans or self._near(spans, a, b, 25, 25) for a, b in places)
+            return any(not spans or self._near(spans, a, b, 25, 25)
+                       or (self._same_segment(t, spans, a) and self._near(spans, a, b, 30, 30)) for a, b in places)
         if q.slot is Slot.LIST:
             if u.hit.kind in ("glossary", "table_row"):
                 return True
             spans = self._topic_spans(q, t)
             if q.known_terms and not spans:
                 return False
-            return any(not spans or self._near(spans, m.start(), m.end(), 60, 20) for m in ENUMERATION.finditer(t))
+            anchors = self._anchor_spans(q, t) or spans
+            pattern = PAIR if ASKS_TWO.search(q.normalized) else None
+            for pat in (ENUMERATION, pattern) if pattern else (ENUMERATION,):
+                for m in pat.finditer(t):
+                    if not spans or self._listed_by(t, anchors, m):
+                        return True
+            return False
         if q.slot is Slot.DEFINITION:
             if u.hit.kind == "glossary":
                 return True
-            specific = [f for term in q.terms if term.specific for f in term.forms]
-            return bool(specific) and any(f in t for f in specific)
+            named = [x for x in q.terms if x.specific] or [x for x in q.terms if x.text in q.focus and x.known
+                                                            and x.weight >= DEFINIENDUM_IDF]
+            return bool(named) and any(f in t for x in named for f in x.forms)   # 两久项目指啥: “两久”项目…
         return True
 
     @staticmethod
@@ -490,6 +568,8 @@ class EvidenceVerifier:
             return False
         if q.unit is None:
             return True
+        if not want and classes and all(c is None for c in classes):
+            return True                   # a unit only implied (总投资额 -> money): bare figures (0.019) may be it
         if q.unit == "count":
             return any(c in ("count", "person", "vehicle", None) for c in classes)
         if q.unit == "percent" and ("率" in t or "比重" in t or "占比" in t or "比例" in t):
@@ -514,9 +594,16 @@ class EvidenceVerifier:
         return bool(found) and self._unit_ok(q, t, [c for c, _ in found], [m for _, m in found])
 
     # -- the verdict ------------------------------------------------------------------------
-    def check(self, q: Question, u: Unit) -> Check:
+    def check(self, q: Question, u: Unit, context: str | None = None) -> Check:
+        """``context``: the retrieved text around the clause (normalised). A clause holding the name the question
+        quotes (“六助”) is about it: the question's other names (綦江区养老…) need only be in that context."""
         text = normalize(u.text + " " + u.headings)
         missing = tuple(t.text for t in q.terms if t.specific and not any(f in text for f in t.forms))
+        if missing and context is not None:
+            quoted = {re.sub(r"\s", "", x) for x in QUOTED.findall(q.normalized)}
+            if any(t.text in quoted and any(f in text for f in t.forms) for t in q.terms):
+                missing = tuple(m for m in missing
+                                if not any(f in context for t in q.terms if t.text == m for f in t.forms))
         cfg = self.config
         via = self.subject(q, u) if cfg.check_subject else "home"
         return Check(u, self.coverage(q, u.text, u.headings), bool(via), via, self.time(q, u) if cfg.check_time else True,
@@ -525,8 +612,8 @@ class EvidenceVerifier:
     def run(self, q: Question, hits: Sequence[Hit], dense: Sequence[float] = ()) -> Verdict:
         cfg = self.config
         units = self.units(hits)
-        checks = [self.check(q, u) for u in units]
         all_text = normalize(" ".join(h.match_text + " " + " ".join(self.headings_of(h)) for h in hits))
+        checks = [self.check(q, u, all_text) for u in units]
         missing = tuple(t.text for t in q.terms if t.specific and not any(f in all_text for f in t.forms))
         for c in checks:
             u = c.unit

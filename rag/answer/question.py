@@ -138,6 +138,8 @@ class TermStats:
 
 
 MODAL_YAO = re.compile(r"(?<![主重需只必想概纪紧首])要(?!求|素|点|害|闻|是|不|么|塞|件|务)")   # 要建, 要达到: planned
+# a two-digit year (24年计划, 25年底): not after 近/过去/每/第…, nor a span of years (10年来, 15年间)
+SHORT_YEAR = re.compile(r"(?<![\d.近去续第每这前后隔头几多])([12]\d|3[0-5])\s*年(?![来间内多左以了龄级])")
 COUNTED = re.compile(r"[一二两三四五六七八九十几]+[个大家项条种类位名座所批件方面点部分]")   # 两个, 一家: counting, not topic
 # a place a figure is only compared with is not the subject: 挤进全国前三, 高于全国平均, 居全市第一
 COMPARED = re.compile(r"(?:的)?(?:前[一二三四五六七八九十0-9]|第[一二三四五六七八九十0-9]|领先|平均|水平|首位|排名|之最|前列)")
@@ -169,6 +171,7 @@ class QuestionAnalyzer:
         """Normalised, markup and links dropped (<a href=…>点我</a> -> 点我), fillers off both ends."""
         t = normalize_question(MARKUP.sub(" ", text))
         t = re.sub(r"javascript:\S*|data:\S*", " ", t).strip() or normalize_question(text)
+        t = SHORT_YEAR.sub(lambda m: f"20{m.group(1)}年", t)     # 24年计划 -> 2024年计划
         prev = None
         while prev != t:                      # fillers at both ends, repeatedly (请问一下，麻烦…)
             prev, t = t, self.rules.fillers.sub("", t).strip()
@@ -227,6 +230,10 @@ class QuestionAnalyzer:
                 return None, m.group(1)
         if re.search(r"比例|比重|占比|百分之|百分比|[^\u4e00-\u9fff]?率(?:是|为|要|达|目标|多少|$)|几成|百分点", t):
             return "percent", "%"
+        if not self.rules.rate_words.search(t):
+            for cls, pat in self.rules.implied_units:   # 总投资额是多少 -> money: 2×1000MW is no answer
+                if pat.search(t):
+                    return cls, None
         return None, None
 
     def _unit_word(self, word: str) -> tuple[str, str] | None:
@@ -358,9 +365,11 @@ class QuestionAnalyzer:
         for q in quoted:
             key = re.sub(r"[\s“”\"「」『』]", "", q)
             if len(key) >= 2:
-                forms = (key,) if self._known(key) else (key, *self._homophones(key))
-                out[key] = Term(key, self._weight(key, forms), True, forms, any(self._known(f) for f in forms))
-        tokens = [self._content(tok) for tok in self.lexicon.tokens(core)]
+                verbatim = bool(self.stats.substring_df(key))     # a quoted name the documents have is known (“组织保障”)
+                forms = (key,) if verbatim or self._known(key) else (key, *self._homophones(key))
+                out[key] = Term(key, self._weight(key, forms), True, forms, verbatim or any(self._known(f) for f in forms))
+        raw = self.lexicon.tokens(core)
+        tokens = [self._content(tok) for tok in raw]
         tokens = [t for t in tokens if t]
         if not any(len(t) >= 2 or t.isdigit() for t in tokens):
             keep_single = True               # 綦江以后要修几条路: 路 is all the topic there is
@@ -504,7 +513,8 @@ class QuestionAnalyzer:
                 out += [(head + "，" + c) if head and i == 0 else c for i, c in enumerate(asking)]
             elif self.slot_of(p)[1] or (out and re.search(r"呢[?？]?$", p)):    # "…是多少？2035年呢？"
                 out.append(p)
-        return out[:4]
+        real = [a for a in out if not self.rules.meta_ask.search(a.split("，")[-1])]
+        return (real if real else out)[:4]        # "…哪一年开工、投资多少，文件里有没有讲？": two asks, not three
 
     def parts_of(self, asks: list[str], whole: Question) -> tuple[Question, ...]:
         """Each ask as a question of its own, in the context of the whole: a part that names no place, document or
@@ -526,8 +536,10 @@ class QuestionAnalyzer:
                                   tf.aspect or (parts[-1].timeframe.aspect if parts else whole.timeframe.aspect))
             terms = self.terms_of(a, subject)
             query = a
-            if parts and (sum(t.known for t in terms) < 2 or re.search(r"又|那|这个|其中|它|呢[?？]?$|同样|相应", a)):
-                prev = parts[-1]
+            prev = parts[-1] if parts else None
+            if prev and (sum(t.known for t in terms) < 2 or re.search(r"又|那|这个|其中|它|呢[?？]?$|同样|相应", a)
+                         # no name of its own: the name before is still what it asks about (…新区有多大？包括哪些乡镇？)
+                         or (not any(t.specific for t in terms) and any(t.specific for t in prev.terms))):
                 query = f"{prev.query} {a}"
                 terms = tuple(dict((t.text, t) for t in (*prev.terms, *terms)).values())
             parts.append(Question(text=a, normalized=a, query=query, slot=slot, unit=unit_cls, unit_word=unit_word,

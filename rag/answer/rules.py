@@ -40,7 +40,8 @@ UNIT_CLASSES: dict[str, tuple[str, ...]] = {
     "length": ("公里", "千米", "米", "km"),
     "area": ("平方公里", "平方米", "万亩", "亩", "公顷"),
     "weight": ("万吨", "吨", "亿公斤", "公斤", "千克", "斤"),
-    "power": ("万千瓦", "千瓦", "兆瓦", "瓦", "亿千瓦时", "千瓦时", "度"),
+    "power": ("万千瓦", "千瓦", "兆瓦", "瓦", "亿千瓦时", "千瓦时", "度", "mw", "gw", "kw", "kwh", "gwh"),
+    "compute": ("eflops", "pflops", "p"),     # 智算规模 15万P: computing power in PFLOPS
     "volume": ("亿立方米", "立方米", "方"),
     "container": ("万标箱", "标箱", "teu"),
     "age": ("岁",),
@@ -81,6 +82,18 @@ class QuestionRules:
     # 十五五 / 十四五 (the plan period by its number)
     fyp: re.Pattern
     unit_classes: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(UNIT_CLASSES))
+    # "文件里有没有讲？" beside another ask asks nothing of its own: it frames the question
+    meta_ask: re.Pattern = re.compile(r"^[^，,]{0,10}?(?:有没有|有没得|有无|是否)(?:讲|说|提|写|明确|涉及|规定|介绍)(?:到|过)?[^，,]{0,3}$|"
+                                      r"^[^，,]{0,10}(?:讲|说|提|写)(?:了|到|过)?(?:没有|没得)[^，,]{0,3}$")
+    # what a figure is measured in when the question names no unit (总投资是多少 asks money; 增长多少 a rate)
+    implied_units: tuple[tuple[str, re.Pattern], ...] = (
+        ("money", re.compile(r"金额|投资额|总投资|投资规模|资金|经费|费用|成本|预算|多少钱|花费|造价")),
+        ("area", re.compile(r"面积|占地")),
+        ("length", re.compile(r"里程|长度|多长|多远")),
+        ("person", re.compile(r"(?<!千)人数|就业(?!率|质量|环境|结构|政策|服务|帮扶|机制)")),
+    )
+    # a rate or change asked: then the implied unit is a percent, not the measure's own
+    rate_words: re.Pattern = re.compile(r"率|比重|占比|比例|增长|增速|增幅|提高|提升|下降|降|减|涨|升|百分|翻番|倍|强度|密度|系数")
     # the verbs plan documents put before a figure's noun (力争主营业务收入…): they do not qualify the noun
     plan_verbs: frozenset[str] = frozenset(
         "力争 推动 推进 实现 完成 达到 突破 超过 确保 争取 加快 建设 打造 培育 新增 累计 全年 年均 增长 提高 提升 保持 控制 "
@@ -105,7 +118,11 @@ def default_rules() -> QuestionRules:
             (Slot.DEFINITION, _re(r"是什么意思|啥意思|啥子意思|什么意思|是指什么|指的是什么|指的是啥|指什么|指啥|含义|涵义|意思是",
                                    r"何谓|什么叫|啥叫|啥子叫|什么是|啥是|解释一?下|是个?(?:什么|啥子?)(?:东西|概念|说法)",
                                    r"[”」』\"].{0,2}(?:是|指)(?:什么|啥子?)")),
-            (Slot.WHY_HOW, _re(r"从哪(?:里|儿)?(?:入手|开始|着手|抓起|下手|发力)|从哪些方面|从哪几个方面")),   # where to start = how
+            (Slot.WHY_HOW, _re(r"从哪(?:里|儿)?(?:入手|开始|着手|抓起|下手|发力)|从哪些方面|从哪几个方面",   # where to start = how
+                               r"(?:哪些|什么|啥子?|哪几[个项条]?|几[个项条])(?:具体|主要|重点|支持|保障|配套|政策)?"
+                               r"(?:措施|举措|办法|对策|手段)",                                      # which measures = how
+                               r"(?:依据|原因|理由|考虑|目的|意义|作用|背景|好处|用意)(?:是什么|是啥|有哪些|有啥|在哪)|"
+                               r"(?:哪些|什么|啥子?)(?:考虑|原因|理由|依据)")),                      # the reasons = why
             (Slot.NUMBER, _re(r"分别(?:是|为|有|要|能|达到|定)?(?:多少|几)|各(?:是|为|占|有)?(?:多少|几)")),   # several values
             (Slot.LIST, _re(r"哪些|哪几|哪[0-9二两三四五六七八九十]+[个项条件家所种类大座]|有几[个项条类种大]?.{0,8}(?:分别|是什么|是哪)|都有(?:啥子?|什么|哪)|"
                             r"包括(?:什么|啥子?|哪)|包含(?:什么|啥子?|哪)|分别是|分别有|列举|有哪些|有哪几|几大|啥子些|些啥")),
@@ -138,7 +155,8 @@ def default_rules() -> QuestionRules:
             "最后 最终 硬是 究竟 到底是 真的 真正 实际上 其实 分别 各自 各 定 定的 定了 "
             "目标 实际 意思 含义 涵义 不能 不可以 可不可以 自己 到处 家里 屋头 比较 方便 一下子 问下 还有 有人 "
             "能否 可否 有没得 没得 整到 搞到 弄到 达到 提到 打到 你好 您好 谢谢 多谢 哈喽 在吗 在不在 请 帮忙 "
-            "目标值 数值 数据 数字 指标值 具体数".split()),
+            "目标值 数值 数据 数字 指标值 具体数 基数 基期 现状值 明确 内容 概念 说法 "
+            "措施 举措 办法 对策 依据 原因 理由 用意 部分 一年 哪一年 哪年".split()),
         question_chars=_re(r"几|多少|哪|什么|怎|吗|呢|么|啥|咋|啷|谁|好多|好久|多[长久大高远重宽深快]|为何|何时|是否|有没有|能不能|会不会"),
         modal_prefix=_re(r"^(?:要|能|会|想|该|可|将|把|被|给|让|去|来|都|就|还|也|又|才|再|已|在)"),
         colloquial={

@@ -30,7 +30,7 @@ class Correction:
 class Speller:
     def __init__(self, bigram_df: dict[str, int], logprob: Callable[[str], float], min_df: int = 2,
                  margin: float = 4.0, words: Sequence[str] = (), is_function_char: Callable[[str], bool] = lambda ch: False,
-                 is_word: Callable[[str], bool] = lambda w: True):
+                 is_word: Callable[[str], bool] = lambda w: True, terms: Sequence[str] = ()):
         """``bigram_df``: the corpus's character pairs and their chunk counts; ``words``: more words to correct
         towards (the question frames of rules.py: 什么时候, 怎么, 多少 -- the documents never say them)."""
         if min_df < 1:
@@ -55,6 +55,9 @@ class Speller:
                     self._frame_pairs[pair].append(w)
         for pair in self._frame_pairs:          # as common as a frequent corpus pair: a frame is always a target
             self.df[pair] = 100
+        # the glossary's terms (谷子经济, 票根经济): a question one same-sounding character off one of them names it,
+        # even where that character is a word of its own (骨子, 跟) or the term too rare for the pair statistics
+        self.terms = tuple(sorted({t for t in terms if len(t) >= 3 and HAN_RUN.fullmatch(t)}, key=len, reverse=True))
         self._sound: dict[str, tuple[str, ...]] = {}
         self._by_sound: dict[tuple[str, str], list[str]] = defaultdict(list)
         for b, n in self.df.items():             # by the common reading (a quoted name's variants use every
@@ -108,7 +111,24 @@ class Speller:
                     k, ch, cand = best
                     chars[k] = ch
                     fixes.append(Correction(pair, cand, i))
-        return "".join(chars), fixes
+        return self._complete_terms("".join(chars), fixes)
+
+    def _complete_terms(self, text: str, fixes: list[Correction]) -> tuple[str, list[Correction]]:
+        """A window of ``text`` one same-sounding character off a glossary term becomes the term (骨子经济 -> 谷子经济)."""
+        present = set(text)
+        for term in self.terms:
+            if term in text or sum(ch in present for ch in term) < len(term) - 1:
+                continue                  # (a cheap test first: all its characters but one are in the text)
+            n = len(term)
+            for i in range(len(text) - n + 1):
+                window = text[i:i + n]
+                diff = [k for k in range(n) if window[k] != term[k]]
+                if len(diff) == 1 and HAN_RUN.fullmatch(window + window) \
+                        and self._char_sound(window[diff[0]]) == self._char_sound(term[diff[0]]):
+                    text = text[:i] + term + text[i + n:]
+                    fixes.append(Correction(window, term, i))
+                    break
+        return text, fixes
 
     def variants(self, term: str) -> list[str]:
         """``term`` with one character replaced by a same-sounding corpus character (the candidates for a quoted
