@@ -83,6 +83,22 @@ def test_several_asks_are_answered_part_by_part(fake_pipeline):
     verbatim(fake_pipeline, a)
 
 
+def test_two_named_documents_are_answered_side_by_side_in_the_order_asked(fake_pipeline):
+    a = fake_pipeline.ask("2024年和2025年计划分别提出要新增多少城镇就业？")
+    assert not a.refused, a.answer
+    first, second = a.answer.split("\n")[:2]
+    assert "2024年计划部分" in first and "60万人" in first and first.endswith("[1]")
+    assert "2025年计划" in second and "65 万人" in second and second.endswith("[2]")
+    verbatim(fake_pipeline, a)
+
+
+def test_a_later_ask_with_its_own_year_is_answered_from_that_years_document(fake_pipeline):
+    a = fake_pipeline.ask("2024年计划提出要新增多少城镇就业？2025年呢？")
+    assert not a.refused and NOT_FOUND not in a.answer, a.answer
+    assert "60万人" in a.answer and "65 万人" in a.answer
+    verbatim(fake_pipeline, a)
+
+
 def test_a_part_the_documents_do_not_answer_is_named(fake_pipeline):
     a = fake_pipeline.ask("重庆2030年研发经费投入强度目标是多少？2035年呢？")
     assert not a.refused and "3.25" in a.answer

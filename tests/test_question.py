@@ -125,6 +125,12 @@ def test_named_documents(qa):
     assert QJ in run(qa, "綦江规划的就业目标").subject.docs
 
 
+def test_a_document_word_after_two_years_names_both_documents_in_the_order_asked(qa):
+    q = run(qa, "2024年和2025年计划分别提出要新增多少城镇就业？")
+    assert q.subject.docs == (R24, R25) and q.compare
+    assert run(qa, "2025年计划和2024年计划的就业目标").subject.docs == (R25, R24)
+
+
 # ----------------------------------------------------------------------------- time frame
 def test_years_period_and_end_of_period(qa):
     assert run(qa, "綦江2030年城镇化率目标").timeframe.years == (2030,)
@@ -200,6 +206,12 @@ def test_several_asks_become_parts(qa):
     assert second.timeframe.years == (2024,)                               # the year carries over
     assert {t.text for t in first.terms} <= {t.text for t in second.terms}  # so does the topic
     assert first.subject.docs == (R24,) and second.subject.docs == ()       # but not the plan: actuals are elsewhere
+
+
+def test_a_part_with_a_year_of_its_own_leaves_the_document_named_before(qa):
+    first, second = run(qa, "2024年计划提出要新增多少城镇就业？2025年呢？").parts
+    assert first.subject.docs == (R24,) and first.timeframe.years == (2024,)
+    assert second.subject.docs == () and second.timeframe.years == (2025,)
 
 
 def test_asking_whether_the_documents_say_it_is_no_ask_of_its_own(qa):

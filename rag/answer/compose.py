@@ -68,13 +68,23 @@ class Composer:
 
     def answer(self, q: Question, verdict: Verdict, decision: Decision | None = None) -> Answer:
         picked = self.pick(q, verdict)
-        cites = [self.citation(n, u) for n, u in enumerate(picked, 1)]
-        first = picked[0]
-        lines = [f"根据《{first.hit.title}》{first.hit.location}：{self.display(first)}[1]"]
-        if len(picked) > 1:
+        lead = self._side_units(q, picked) or picked[:1]      # a comparison states each side, in the order asked
+        rest = [u for u in picked if u not in lead]
+        cites = [self.citation(n, u) for n, u in enumerate(lead + rest, 1)]
+        lines = [f"根据《{u.hit.title}》{u.hit.location}：{self.display(u)}[{n}]" for n, u in enumerate(lead, 1)]
+        if rest:
             lines += ["", "相关条款："]
-            lines += [f"- 《{u.hit.title}》{u.hit.location}：{self.display(u)}[{n}]" for n, u in enumerate(picked[1:], 2)]
+            lines += [f"- 《{u.hit.title}》{u.hit.location}：{self.display(u)}[{n}]" for n, u in enumerate(rest, len(lead) + 1)]
         return Answer(question=q.text, answer="\n".join(lines), refused=False, citations=cites, backend="extractive")
+
+    @staticmethod
+    def _side_units(q: Question, picked: Sequence[Unit]) -> list[Unit]:
+        """For a question naming two or more documents, the best picked clause of each, in the order named."""
+        if not q.compare or len(q.subject.docs) < 2:
+            return []
+        out = [next((u for u in picked if u.hit.doc_id == d), None) for d in q.subject.docs]
+        out = [u for u in out if u is not None]
+        return out if len(out) >= 2 else []
 
     def answer_parts(self, q: Question, results: Sequence[tuple[Question, Verdict, Decision, Sequence[Hit]]]) -> Answer:
         """A question with several asks: the best clause of each answered part first ([1], [2] …, in the order

@@ -145,6 +145,9 @@ COUNTED = re.compile(r"[一二两三四五六七八九十几]+[个大家项条�
 COMPARED = re.compile(r"(?:的)?(?:前[一二三四五六七八九十0-9]|第[一二三四五六七八九十0-9]|领先|平均|水平|首位|排名|之最|前列)")
 COMPARED_BY = re.compile(r"(?:高于|低于|超过|居|领跑|走在)$")
 ANAPHORA = re.compile(r"这个|这项|该项|该|此|上述|这些|它|其中|那个")
+# "2024年和2025年计划": the document word after the second year belongs to both ("2024年计划" and "2025年计划")
+JOIN = r"(?:和|与|及|以及|、|跟|还有|或)"
+YEARS_JOINED = re.compile(rf"((?:19|20)\d{{2}})\s*年\s*{JOIN}\s*((?:19|20)\d{{2}})\s*年")
 COMPARE = re.compile(r"分别|各是|各为|各自|相比|比较|对比|比起来|差多少|差距|高多少|低多少|还是|和.{0,16}(?:比|相比|目标|分别)")
 
 
@@ -281,8 +284,16 @@ class QuestionAnalyzer:
             if flag == "ns" and word.endswith(("省", "市", "县", "州", "自治区")) and len(word) >= 3 \
                     and not self.gaz.mentions(word):
                 places.append(word)
-        docs = [d for d, names in self.aliases.items() if any(n and n in t for n in names)]
+        forms = self.year_forms(t)
+        first = {d: min(f.find(n) for n in names for f in forms if n and n in f) for d, names in self.aliases.items()
+                 if any(n and n in f for n in names for f in forms)}
+        docs = sorted(first, key=first.get)          # in the order the question names them
         return Subject(places=tuple(places), docs=tuple(docs), home="" if places else self.home)
+
+    @staticmethod
+    def year_forms(t: str) -> list[str]:
+        """``t`` and, for "2024年和2025年计划", "2024年计划" too: the forms document names are looked up in."""
+        return [t] + [t[:m.start()] + m.group(1) + "年" + t[m.end():] for m in YEARS_JOINED.finditer(t)]
 
     def timeframe_of(self, t: str) -> TimeFrame:
         years = sorted({int(m.group(1)) for m in YEAR.finditer(t)})
@@ -460,7 +471,8 @@ class QuestionAnalyzer:
             asked = self.subject_of(ask)
             if asked.places or asked.docs:           # the asking sentences say what it is about
                 subject = asked
-        dated = [a for d in subject.docs for a in self.aliases.get(d, []) if a in query and YEAR.search(a)]
+        dated = [a for d in subject.docs for a in self.aliases.get(d, []) if YEAR.search(a)
+                 and any(a in f for f in self.year_forms(query))]
         clause_subject = self.subject_of(self.ask_clause(ask))
         if not rewritten and clause_subject.places and set(clause_subject.places) != set(subject.places):
             subject = Subject(clause_subject.places, subject.docs, "")
@@ -495,6 +507,8 @@ class QuestionAnalyzer:
         """``t`` without the document names that carry a year (2025年计划报告 names a document; its year and its 计划
         are the document's, not the question's time frame -- the document's own scope says which years it covers)."""
         for a in sorted(dated_aliases, key=len, reverse=True):
+            if m := re.match(r"(?:19|20)\d{2}年(.+)", a):      # 2024年和2025年计划: both years are documents'
+                t = re.sub(rf"(?:(?:19|20)\d{{2}}\s*年\s*{JOIN}\s*)+(?:19|20)\d{{2}}\s*年\s*{re.escape(m.group(1))}", " ", t)
             t = t.replace(a, " ")
         return t
 
@@ -529,7 +543,8 @@ class QuestionAnalyzer:
             own_subject = self.subject_of(a)
             tf = self.timeframe_of(a)
             places = own_subject.places or whole.subject.places
-            docs = own_subject.docs or (whole.subject.docs if tf.aspect is None else ())
+            # a part with a year of its own ("2025年呢？") is not about the document the part before named
+            docs = own_subject.docs or (whole.subject.docs if tf.aspect is None and not tf.years else ())
             subject = Subject(places=places, docs=docs, home="" if places else self.home)
             timeframe = TimeFrame(tf.years or (whole.timeframe.years if not tf.period else ()),
                                   tf.period or (whole.timeframe.period if not tf.years else None),

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TOKEN = "e2e-admin-token"
-Q_JOBS = "2024年计划提出要新增多少城镇就业？"
+Q_JOBS = "2024年和2025年计划分别提出要新增多少城镇就业？"   # two documents: two citations
 Q_RD = "重庆“十五五”研发经费投入强度目标是多少？"
 Q_33618 = "“33618”是什么？"
 
