@@ -26,7 +26,7 @@ from .lexicon import GlossaryEntry, Lexicon, domain_terms, glossary_from_chunks
 from .parse import parse, plain_parse
 from .schema import Chunk
 
-FORMAT = 5                      # bump when the on-disk layout or the parser's output changes
+FORMAT = 6                      # bump when the on-disk layout or the parser's output changes
 MANIFEST = "manifest.json"
 INDEX_FILES = ("chunks.jsonl", "vectors.npy", "lexicon.json")
 log = logging.getLogger(__name__)

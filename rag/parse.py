@@ -100,7 +100,7 @@ def paragraphs(text: str, wrapped: bool) -> list[Para]:
         cur = Para(s, pos, tabbed)
         paras.append(cur)
     paras = [_drop_markers(p) for p in paras]
-    return paras if wrapped else _join_page_breaks(paras)
+    return _join_page_breaks(paras)      # page and column breaks cut paragraphs of both kinds of text
 
 
 SENTENCE_END = "。；;：:！!？?）)”"
@@ -114,7 +114,9 @@ def _join_page_breaks(paras: list[Para]) -> list[Para]:
         prev = out[-1] if out else None
         if (prev is not None and len(prev.text) > 30 and prev.text[-1] not in SENTENCE_END
                 and not prev.tabbed and not p.tabbed and p.text and not _is_heading(p.text)
-                and not _is_heading(prev.text)):
+                # an item's first line holds its title and its text ("5. 建设…城市。打造…江北国际机场 T3B 航站"):
+                # a heading only when no sentence ends in it
+                and not (_is_heading(prev.text) and "。" not in prev.text)):
             out[-1] = Para(prev.text + _join(prev.text, p.text) + p.text,
                            prev.pos + ([p.pos[0] - 1] if _join(prev.text, p.text) else []) + p.pos, prev.tabbed)
             continue

@@ -19,6 +19,16 @@ from .scope import corpus_geography
 MODES = ("fused", "bm25", "dense", "lexical")   # lexical = word BM25 + bigram BM25, no dense
 
 
+# "2024年和2025年计划": the document word after the second year belongs to both ("2024年计划" and "2025年计划")
+YEAR_JOIN = r"(?:和|与|及|以及|、|跟|还有|或)"
+YEARS_JOINED = re.compile(rf"((?:19|20)\d{{2}})\s*年\s*{YEAR_JOIN}\s*((?:19|20)\d{{2}})\s*年")
+
+
+def name_forms(t: str) -> list[str]:
+    """``t`` and, for "2024年和2025年计划", "2024年计划" too: the forms document names are looked up in."""
+    return [t] + [t[:m.start()] + m.group(1) + "年" + t[m.end():] for m in YEARS_JOINED.finditer(t)]
+
+
 def doc_aliases(corpus: Corpus) -> dict[str, list[str]]:
     """Names by which a question can point at one document, derived from its manifest entry:
     a district in the title (綦江区 -> 綦江), 行动方案, and '<year>年计划' for annual plan reports.
@@ -85,7 +95,8 @@ class Retriever:
     # -- signals ------------------------------------------------------------------------
     def named_docs(self, question: str) -> list[str]:
         q = normalize(question)
-        named = [doc for doc, names in self.aliases.items() if any(n and n in q for n in names)]
+        forms = name_forms(q)
+        named = [doc for doc, names in self.aliases.items() if any(n and n in f for n in names for f in forms)]
         if named:
             named += [doc for doc, names in self.weak.items() if doc not in named and any(n in q for n in names)]
         return named

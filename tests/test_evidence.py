@@ -200,6 +200,31 @@ def test_a_list_must_be_of_what_is_asked(verifier, qa):
         "qj-plan", "提质建设南部综合物流园和东部物流园两个物流园区。")).slot
 
 
+def test_a_list_of_figures_does_not_name_the_members(verifier, qa):
+    h = hit("cq-2024", "梯度实施智能化改造，新建5个未来工厂、10个智能工厂、100个数字化车间，打造5个行业产业大脑。")
+    assert not check(verifier, qa, "2024年计划新建的5个未来工厂分别是哪些企业？", h).slot
+    assert check(verifier, qa, "2024年计划要推广哪些智能化改造？", hit(
+        "cq-2024", "梯度实施智能化改造，推广工业机器人、智能仓储、数字孪生等应用。")).slot
+
+
+def test_a_number_the_question_names_is_not_the_digits_of_another(verifier, qa):
+    q = qa.run("这5个未来工厂分别是哪些企业？", [])
+    assert verifier.coverage(q, "力争营收500亿元以上企业突破10家。") < verifier.coverage(q, "新建5个未来工厂。")
+
+
+def test_a_place_that_names_another_thing_of_the_asked_kind_is_no_answer(verifier, qa):
+    h = hit("cq-plan", "谋划建设重庆新机场，优化完善江北国际机场、万州五桥机场、黔江武陵山机场等服务功能。")
+    assert not check(verifier, qa, "重庆新机场选在哪个区？", h).slot                   # those are other airports
+    assert check(verifier, qa, "临空经济产业园支持在哪个区县建设？", hit("cq-plan", "支持梁平建设临空经济产业园。")).slot
+    assert check(verifier, qa, "西部地区数据灾备项目布局在哪个区？", hit(
+        "qj-plan", "建设西部地区（綦江）数据灾备项目，拓展金融、能源等领域灾备服务。")).slot
+
+
+def test_a_modifier_the_question_also_asks_is_not_another_kind(verifier, qa):
+    h = hit("cq-plan", "江北国际机场T3B航站楼建成投用，机场旅客吞吐能力达到8000万人次，货邮吞吐能力达到120万吨。")
+    assert check(verifier, qa, "机场旅客吞吐能力和货邮吞吐能力分别达到多少？", h).slot
+
+
 def test_a_place_must_be_next_to_the_most_specific_word(verifier, qa):
     h = hit("cq-2024", "加大水利投资，加快渝西水资源配置工程、跳蹬水库、藻渡水库、向阳水库等重大水利工程投资放量，新开工银河桥水库等一批水利项目。")
     assert not check(verifier, qa, "银河桥水库位于哪个区县？", h).slot                # 渝西 is by other reservoirs

@@ -36,7 +36,7 @@ def test_offsets_are_verbatim(corpus, clauses):
     ("qijiang-15th-five-year-plan", 300, 420),
     ("chongqing-2024-plan-report-excerpt", 40, 70),
     ("chongqing-2025-plan-report-excerpt", 40, 70),
-    ("chengyu-twin-city-action-plan-2023-2027", 80, 110),
+    ("chengyu-twin-city-action-plan-2023-2027", 60, 110),     # 18 page breaks mid-sentence joined: 88 -> 70
 ])
 def test_clause_counts(clauses, doc_id, lo, hi):
     assert lo <= len(clauses[doc_id]) <= hi
@@ -99,3 +99,15 @@ def test_align():
     assert align("ab\ncd", "abcd") == [0, 1, 3, 4]
     with pytest.raises(ValueError):
         align("abc", "abd")
+
+
+def test_a_page_break_inside_a_numbered_items_sentence_is_joined(corpus, clauses):
+    # "5. 建设国际性综合交通枢纽城市。…江北国际机场 T3B 航站" / blank line / "楼及第四跑道建成投用，…"
+    c = find(clauses, "chengyu-twin-city-action-plan-2023-2027", "T3B")
+    assert "T3B 航站楼及第四跑道建成投用" in c.text
+    src = next(d for d in corpus.documents if d.doc_id == c.doc_id).text[c.start:c.end]
+    assert "航站\n\n楼" in src                              # the quote keeps the file's break
+    for doc_id in ("chengyu-twin-city-action-plan-2023-2027", "chongqing-2024-plan-report-excerpt"):
+        cut = [x for x in clauses[doc_id] if x.kind != "table_row" and len(x.text) > 30
+               and x.text.rstrip()[-1] not in "。；;：:！!？?）)”"]
+        assert not cut, (doc_id, [x.text[-20:] for x in cut])

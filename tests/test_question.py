@@ -139,6 +139,19 @@ def test_years_period_and_end_of_period(qa):
     assert tf.years == (2025,) and tf.period is None
 
 
+def test_plan_periods_need_no_quotes_and_those_years_ask_no_unit(qa):
+    q = run(qa, "綦江十四五那几年招商引资搞了好多钱嘛？")
+    assert q.timeframe.period == (2021, 2025) and q.unit == "money"
+    assert "十四" not in {t.text for t in q.terms} and "四五" not in {t.text for t in q.terms}
+    assert run(qa, "重庆轨道交通里程十五五要搞到好多公里哦？").timeframe.period == (2026, 2030)
+    assert run(qa, "三五成群的游客有多少？").timeframe.period is None
+
+
+def test_how_long_asks_a_duration_and_how_many_km_is_no_term(qa):
+    assert run(qa, "重庆已经连续多长时间没出过重大事故了？").unit == "duration"
+    assert "多公里" not in {t.text for t in run(qa, "轨道交通要搞到好多公里？").terms}
+
+
 @pytest.mark.parametrize("text,aspect", [
     ("2024年计划的城镇新增就业目标是多少", "target"), ("到2027年要建成多少个商圈", "target"),
     ("2024年全市城镇新增就业实际完成了多少？", "actual"), ("2024年重庆哪条市郊铁路建成通车了？", "actual"),

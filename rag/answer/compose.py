@@ -166,8 +166,10 @@ class Composer:
         reason = decision.reason or verdict.reason or "topic"
         near = verdict.near[0] if verdict.near else None
         said = self._topic_words(q, near) if near else ""
-        if reason == "specific":
+        if reason == "specific" and verdict.missing:
             return "文档中未出现：" + "、".join(verdict.missing)
+        if reason == "specific":                  # the name is in the documents, never in a clause on the topic
+            return f"文档提到了{said or '相关内容'}，但没有同时给出问题所问的对象"
         if reason == "subject":
             places = "、".join(q.subject.regions) or "所问对象"
             where = f"，找到的是《{near.unit.hit.title}》中的内容" if near else ""

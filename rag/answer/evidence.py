@@ -139,10 +139,14 @@ class Verdict:
 
 PLACE_CATEGORY = re.compile(r"区县|(?:哪些|哪个|哪几个|哪一个|哪座|哪几座)(?:区|县|城市|省份|省|市|乡镇|镇|街道)(?!域|级|委|场)|"
                             r"哪些地区|哪些片区")
+REGION_ASKED = re.compile(r"(?:哪个|哪些|哪几个|哪一个|什么)(?:区县|区|县|城市|省份|省|市)(?!域|级|委|场|民)")
 PLAN_VERBS = default_rules().plan_verbs
 ITEM_NUMBER = re.compile(r"(?:\d{1,2}\s*[．.、]|[（(][一二三四五六七八九十\d]{1,3}[）)]|[一二三四五六七八九十]{1,3}是)")
 ITEM_TITLE_CHARS = 24    # a chunk's first sentence this short is an item's title ("2．培育“綦色生香”品牌。")
 DEFINIENDUM_IDF = 5.0     # a definition question's rare focus word (两久: 6.8) is the term defined, as a quoted one is
+SENTENCE_ENDS = "。；;！？!?"
+COUNT_ITEM = re.compile(r"(?:\d+(?:\.\d+)?|(?<![\u4e00-\u9fff])[一二两三四五六七八九十百千]+)\s*(?:个|家|所|项|条|座|批|处|万|亿)")
+MAX_LEAD_CHARS = 160      # a longer sentence start is a different sentence's business
 CLAUSE_END = re.compile(r"[，,；;。：:、]")
 VAGUE_ONE = re.compile(r"批|些|系列|流|号|体|道|线|带|站|级|类|种|方面|部分|项项|点")
 # several items: A、B、C / A；B；/ 一是… / （一）… / “A”“B” / A、B (two). "A和B" alone is too common in any clause
@@ -153,6 +157,27 @@ ENUMERATION = re.compile(r"、.{1,30}、|；.{2,80}；|[一二三四五六七八
 PAIR = re.compile(r"[^，。；,;]{2,20}[和及与][^，。；,;]{2,20}")
 ASKS_TWO = re.compile(r"哪(?:两|二)|两[个项条家所种类大座件]|二者|两者|[^，,和]{1,8}和[^，,和]{1,8}的?[^，,]{0,8}分别")
 SEGMENT = re.compile(r"[^，,；;。：:！!？?]+")
+
+
+def _word_re(f: str) -> re.Pattern:
+    # a number the question names is that number, not its digits inside another (5 is not in 500 or 1500)
+    return re.compile(rf"(?<![\d.]){re.escape(f)}(?![\d.])" if f[:1].isdigit() or f[-1:].isdigit() else re.escape(f))
+
+
+_WORD_RES: dict[str, re.Pattern] = {}
+
+
+def occurrences(f: str, t: str):
+    pat = _WORD_RES.get(f)
+    if pat is None:
+        pat = _WORD_RES[f] = _word_re(f)
+    return pat.finditer(t)
+
+
+def has(t: str, f: str) -> bool:
+    if not (f[:1].isdigit() or f[-1:].isdigit()):
+        return f in t
+    return next(occurrences(f, t), None) is not None
 
 
 def period_name(period: tuple[int, int]) -> str:
@@ -215,6 +240,15 @@ class EvidenceVerifier:
         self.gaz = gazetteer
         self.home = home_region
         self._headings = {c.chunk_id: c.headings for c in chunks}
+        # a sentence too long for one chunk is cut at the token budget: the piece after the cut starts mid-sentence,
+        # and the sentence's start (江北国际机场 T3B 航站 | 楼及第四跑道建成投用，机场旅客吞吐能力达到…) is in the chunk before
+        self._lead: dict[str, tuple[str, int | None]] = {}
+        for prev, c in zip(chunks, chunks[1:]):
+            if prev.doc_id == c.doc_id and prev.end == c.start and prev.text and prev.text[-1] not in SENTENCE_ENDS:
+                tail = re.split(r"(?<=[。；;！？!?])", prev.text)[-1]
+                if 0 < len(tail) <= MAX_LEAD_CHARS:
+                    plain = prev.end - prev.start == len(prev.text)      # no hard wraps: offsets map one to one
+                    self._lead[c.chunk_id] = (tail, prev.end - len(tail) if plain else None)
         self._plan_start: dict[str, int] = {}     # per report: offset of the first heading of its plan part
         for c in chunks:
             scope = scopes.get(c.doc_id)
@@ -243,7 +277,13 @@ class EvidenceVerifier:
                 if len(re.sub(r"[\W_]", "", core)) >= self.config.min_sentence_chars:
                     lead = len(s) - len(s.lstrip())
                     ea, eb = a + lead, a + lead + len(core)
-                    out.append(Unit(h, r, core, h.start + pos[ea], h.start + pos[eb - 1] + 1, heads))
+                    start, end = h.start + pos[ea], h.start + pos[eb - 1] + 1
+                    if i == 0 and ea == 0 and (cut := self._lead.get(getattr(h, "chunk_id", ""))):
+                        if cut[1] is not None:                 # quote the whole sentence
+                            core, start = cut[0] + core, cut[1]
+                        else:
+                            heads = f"{heads} {cut[0]}"       # hard-wrapped text: its start is context
+                    out.append(Unit(h, r, core, start, end, heads))
                     if len(core) <= ITEM_TITLE_CHARS and (i == 0 or ITEM_NUMBER.match(core)):
                         heads = f"{base} {core}"      # "2．培育“綦色生香”品牌。" heads the sentences after it
                 a = b
@@ -258,7 +298,7 @@ class EvidenceVerifier:
         t, h = normalize(text), normalize(headings)
         got = missing = 0.0
         for term in terms:
-            if any(f in t for f in term.forms):
+            if any(has(t, f) for f in term.forms):
                 got += term.weight
             elif headings and any(f in h for f in term.forms):
                 got += term.weight * self.config.heading_weight
@@ -393,14 +433,14 @@ class EvidenceVerifier:
         terms = [x for x in q.known_terms if x.weight >= min_weight] or list(q.known_terms)
         for term in terms:
             for f in term.forms:
-                for m in re.finditer(re.escape(f), t):
+                for m in occurrences(f, t):
                     spans.append((m.start(), m.end()))
         return spans
 
     def _anchor_spans(self, q: Question, t: str) -> list[tuple[int, int]]:
         """Where the most specific of the question's words present in ``t`` occur (the rarest one, and any nearly as
         rare): what a list or place must be tied to. 水库 occurs by every reservoir; 银河桥 only by the one asked."""
-        present = [x for x in q.known_terms if any(f in t for f in x.forms)]
+        present = [x for x in q.known_terms if any(has(t, f) for f in x.forms)]
         if not present:
             return []
         top = max(x.weight for x in present)
@@ -408,7 +448,7 @@ class EvidenceVerifier:
         for x in present:
             if x.weight >= top - 0.5:
                 for f in x.forms:
-                    spans += [(m.start(), m.end()) for m in re.finditer(re.escape(f), t)]
+                    spans += [(m.start(), m.end()) for m in occurrences(f, t)]
         return spans
 
     @staticmethod
@@ -430,6 +470,18 @@ class EvidenceVerifier:
         return any(0 <= at - seg_of(a) <= 1 or (seg_of(a) > at and a <= m.end()) for a, _ in anchors)
 
     @staticmethod
+    def _figures_listed(t: str, m: re.Match) -> bool:
+        """The enumeration is of figures, not of members: 新建5个未来工厂、10个智能工厂、100个数字化车间 does not
+        say which the 5 未来工厂 are."""
+        if "、" not in m.group(0):
+            return False
+        a = t.rfind("，", 0, m.start()) + 1
+        b = min([i for i in (t.find("，", m.end()), t.find("。", m.end())) if i >= 0] or [len(t)])
+        items = re.split(r"[、和及]", t[a:b])
+        counted = [x for x in items if COUNT_ITEM.search(x)]     # 5个未来工厂 / 专精特新企业400家
+        return len(items) >= 2 and len(counted) >= len(items) - 1
+
+    @staticmethod
     def _near(spans: list[tuple[int, int]], start: int, end: int, after: int = 30, before: int = 12) -> bool:
         return any(a - before <= end and start <= b + after for a, b in spans)
 
@@ -440,12 +492,42 @@ class EvidenceVerifier:
         if not total:
             return 1.0
         t = normalize(text)
-        return sum(x.weight for x in terms if any(f in t for f in x.forms)) / total
+        return sum(x.weight for x in terms if any(has(t, f) for f in x.forms)) / total
 
     def names_places(self, q: Question, t: str) -> list[str]:
         """Places the clause names other than those asked about (and the regions around them)."""
         asked = set(q.subject.places) | ({self.home} if self.home else set())
         return [p for p in self.gaz.mentions(t) if p not in asked and not any(self.gaz.is_within(a, p) for a in asked)]
+
+    def place_spans(self, q: Question, t: str, p: str) -> list[tuple[int, int]]:
+        """Where place ``p`` stands in ``t`` as a location, not as the name of another thing of the asked kind:
+        江北国际机场 or 万州五桥机场 when 新机场 is asked, but not 綦江区东溪古镇 when 东溪古镇 is asked, nor
+        支持梁平建设临空经济产业园 (a verb follows the place: it says where). 西部地区（綦江）数据灾备项目 is a location."""
+        out = []
+        for n in self.gaz.regions[p].names:
+            for m in re.finditer(re.escape(n), t):
+                if not self._names_another(q, t[m.end():m.end() + 8]):
+                    out.append(m.span())
+        return out
+
+    @staticmethod
+    def _names_another(q: Question, after: str) -> bool:
+        """``after`` (the text after a place) is a noun compound ending in the asked thing's head word, without
+        the question's own word before that head (江北国际机场 for 新机场)."""
+        qn = normalize(q.normalized)
+        for x in q.known_terms:
+            for f in x.forms:
+                k = after.find(f)
+                if len(f) < 2 or k < 0 or k > 4 or not re.fullmatch(r"[\u4e00-\u9fff]*", after[:k]) or f in PLAN_VERBS:
+                    continue
+                if any(v in after[:k] for v in PLAN_VERBS) or re.search(r"[建设在为到向由]", after[:k]):
+                    continue                  # 梁平建设临空经济产业园: a verb, so the place is where
+                i = qn.find(f)
+                run = re.search(r"[\u4e00-\u9fff]*$", qn[max(0, i - 2):i]).group(0) if i > 0 else ""
+                own = re.sub(r"的|是|个|座|在|那|这|了", "", run)[-1:]
+                if own and own not in after[:k]:
+                    return True
+        return False
 
     def slot(self, q: Question, u: Unit) -> bool:
         t = normalize(u.text)
@@ -456,8 +538,7 @@ class EvidenceVerifier:
             # 哪些区县 / 建在哪个区: the answer is places, so the clause must name them, next to what was asked
             spans = self._topic_spans(q, t)
             near = [p for p in self.names_places(q, t)
-                    if not spans or any(self._near(spans, a.start(), a.end(), 20, 20)
-                                        for n in self.gaz.regions[p].names for a in re.finditer(re.escape(n), t))]
+                    if (ps := self.place_spans(q, t, p)) and (not spans or any(self._near(spans, a, b, 20, 20) for a, b in ps))]
             return len(near) >= (2 if q.slot is Slot.LIST else 1)
         if q.slot is Slot.NUMBER:
             if self.focus_cover(q, u.text + " " + (u.headings if u.hit.kind == "table_row" else "")) < self.config.min_focus:
@@ -489,11 +570,16 @@ class EvidenceVerifier:
                        and not (given and re.sub(r"\D", "", m.group(0)) in given)    # the year asked about is no answer
                        for m in dates.finditer(t))
         if q.slot is Slot.PLACE:
-            spans = self._anchor_spans(q, t) or self._topic_spans(q, t)   # by 银河桥水库, not by any 水库
+            topic = self._topic_spans(q, t)
+            if q.known_terms and not topic:
+                return False                      # no word of what is asked: its places are other things'
+            spans = self._anchor_spans(q, t) or topic   # by 银河桥水库, not by any 水库
             named = self.names_places(q, t)
-            places = [m.span() for m in PLACE_WORD.finditer(t)]
+            # 哪个区/县/城市 asks a region by name; a 示范区 or 经济区 is no answer, and the asked thing is not its own place
+            places = [] if REGION_ASKED.search(q.normalized) else \
+                [m.span() for m in PLACE_WORD.finditer(t) if not any(a < m.end() and m.start() < b for a, b in topic)]
             for p in named:
-                places += [m.span() for n in self.gaz.regions[p].names for m in re.finditer(re.escape(n), t)]
+                places += self.place_spans(q, t, p)
             return any(not spans or self._near(spans, a, b, 25, 25)
                        or (self._same_segment(t, spans, a) and self._near(spans, a, b, 30, 30)) for a, b in places)
         if q.slot is Slot.LIST:
@@ -506,7 +592,7 @@ class EvidenceVerifier:
             pattern = PAIR if ASKS_TWO.search(q.normalized) else None
             for pat in (ENUMERATION, pattern) if pattern else (ENUMERATION,):
                 for m in pat.finditer(t):
-                    if not spans or self._listed_by(t, anchors, m):
+                    if (not spans or self._listed_by(t, anchors, m)) and not self._figures_listed(t, m):
                         return True
             return False
         if q.slot is Slot.DEFINITION:
@@ -514,7 +600,7 @@ class EvidenceVerifier:
                 return True
             named = [x for x in q.terms if x.specific] or [x for x in q.terms if x.text in q.focus and x.known
                                                             and x.weight >= DEFINIENDUM_IDF]
-            return bool(named) and any(f in t for x in named for f in x.forms)   # 两久项目指啥: “两久”项目…
+            return bool(named) and any(has(t, f) for x in named for f in x.forms)   # 两久项目指啥: “两久”项目…
         return True
 
     @staticmethod
@@ -525,8 +611,10 @@ class EvidenceVerifier:
             return False
         mod, head = q.modifier
         lo, hi = max(0, m.start() - 30), m.end() + 30
-        for h in re.finditer(re.escape(head), t[lo:hi]):
-            a = lo + h.start()
+        heads = [lo + h.start() for h in re.finditer(re.escape(head), t[lo:hi])]
+        # the head the number belongs to: the nearest before it (旅客吞吐能力达到8000万人次，货邮吞吐能力达到120万吨)
+        before = [a for a in heads if a < m.start()]
+        for a in ([before[-1]] if before else heads):
             window = t[max(0, a - 8):a]
             if mod in t[max(0, a - 12):a + len(head) + 12]:
                 return False                  # the question's own modifier is there
@@ -534,6 +622,8 @@ class EvidenceVerifier:
                 last = lexicon.words(window)[-1] if lexicon is not None else window[-2:]
                 if last in PLAN_VERBS or len(last) < 2:
                     continue                  # 力争主营业务收入: a verb, not another kind of 主营业务收入
+                if last + head in normalize(q.normalized):
+                    return False              # another modifier the question asks too (旅客吞吐能力和货邮吞吐能力)
                 return True                   # another word qualifies the head here
         return False
 
@@ -598,12 +688,12 @@ class EvidenceVerifier:
         """``context``: the retrieved text around the clause (normalised). A clause holding the name the question
         quotes (“六助”) is about it: the question's other names (綦江区养老…) need only be in that context."""
         text = normalize(u.text + " " + u.headings)
-        missing = tuple(t.text for t in q.terms if t.specific and not any(f in text for f in t.forms))
+        missing = tuple(t.text for t in q.terms if t.specific and not any(has(text, f) for f in t.forms))
         if missing and context is not None:
             quoted = {re.sub(r"\s", "", x) for x in QUOTED.findall(q.normalized)}
-            if any(t.text in quoted and any(f in text for f in t.forms) for t in q.terms):
+            if any(t.text in quoted and any(has(text, f) for f in t.forms) for t in q.terms):
                 missing = tuple(m for m in missing
-                                if not any(f in context for t in q.terms if t.text == m for f in t.forms))
+                                if not any(has(context, f) for t in q.terms if t.text == m for f in t.forms))
         cfg = self.config
         via = self.subject(q, u) if cfg.check_subject else "home"
         return Check(u, self.coverage(q, u.text, u.headings), bool(via), via, self.time(q, u) if cfg.check_time else True,
@@ -614,7 +704,7 @@ class EvidenceVerifier:
         units = self.units(hits)
         all_text = normalize(" ".join(h.match_text + " " + " ".join(self.headings_of(h)) for h in hits))
         checks = [self.check(q, u, all_text) for u in units]
-        missing = tuple(t.text for t in q.terms if t.specific and not any(f in all_text for f in t.forms))
+        missing = tuple(t.text for t in q.terms if t.specific and not any(has(all_text, f) for f in t.forms))
         for c in checks:
             u = c.unit
             u.score = (c.coverage + cfg.rank_bonus / (1 + u.rank)
@@ -674,4 +764,4 @@ class EvidenceVerifier:
         if not terms:
             return False
         text = normalize(u.text + " " + u.headings)
-        return any(f in text for f in terms[0].forms)
+        return any(has(text, f) for f in terms[0].forms)

@@ -17,6 +17,7 @@ from typing import Sequence
 from ..corpus import normalize
 from ..lexicon import NUMBER, QUOTED, STOP
 from ..scope import Gazetteer, cn_number, five_year_plan_years
+from ..retrieve import YEAR_JOIN, name_forms
 from .followup import last_user_turn, looks_like_followup, rewrite_followup
 from .rules import MULTIPLIERS, UNIT_WORDS, QuestionRules, Slot
 
@@ -145,9 +146,6 @@ COUNTED = re.compile(r"[一二两三四五六七八九十几]+[个大家项条�
 COMPARED = re.compile(r"(?:的)?(?:前[一二三四五六七八九十0-9]|第[一二三四五六七八九十0-9]|领先|平均|水平|首位|排名|之最|前列)")
 COMPARED_BY = re.compile(r"(?:高于|低于|超过|居|领跑|走在)$")
 ANAPHORA = re.compile(r"这个|这项|该项|该|此|上述|这些|它|其中|那个")
-# "2024年和2025年计划": the document word after the second year belongs to both ("2024年计划" and "2025年计划")
-JOIN = r"(?:和|与|及|以及|、|跟|还有|或)"
-YEARS_JOINED = re.compile(rf"((?:19|20)\d{{2}})\s*年\s*{JOIN}\s*((?:19|20)\d{{2}})\s*年")
 COMPARE = re.compile(r"分别|各是|各为|各自|相比|比较|对比|比起来|差多少|差距|高多少|低多少|还是|和.{0,16}(?:比|相比|目标|分别)")
 
 
@@ -214,7 +212,8 @@ class QuestionAnalyzer:
     def unit_of(self, t: str) -> tuple[str | None, str | None]:
         """The unit a number question asks in: 多少万人 -> (person, 万人), 多少年轻人 -> (person, 人), 占比多少 ->
         (percent, %). Only the first 多少/几 is read (是多少？往后几年… asks no unit)."""
-        m = re.search(rf"(?:多少|几|好多)\s*([{MULTIPLIERS}]?)\s*", t)
+        # 那几年/这几年/近几年 point at years, they ask nothing (綦江十四五那几年招商引资搞了好多钱？)
+        m = re.search(rf"(?<![那这近前后头])(?:多少|几|好多)\s*([{MULTIPLIERS}]?)\s*", t)
         if m:
             rest = t[m.end():]
             word = max((w for w in self.lexicon.tokens(rest[:8]) if rest.startswith(w)), key=len, default=rest[:1])
@@ -292,8 +291,7 @@ class QuestionAnalyzer:
 
     @staticmethod
     def year_forms(t: str) -> list[str]:
-        """``t`` and, for "2024年和2025年计划", "2024年计划" too: the forms document names are looked up in."""
-        return [t] + [t[:m.start()] + m.group(1) + "年" + t[m.end():] for m in YEARS_JOINED.finditer(t)]
+        return name_forms(t)
 
     def timeframe_of(self, t: str) -> TimeFrame:
         years = sorted({int(m.group(1)) for m in YEAR.finditer(t)})
@@ -391,8 +389,8 @@ class QuestionAnalyzer:
                 continue
             if any(tok in q and tok != q for q in out):          # a word inside a quoted term
                 continue
-            if tok in UNIT_SET:
-                continue                              # 公里, 亿元, 万人: the unit asked in, not the topic
+            if tok in UNIT_SET or (tok[:1] == "多" and tok[1:] in UNIT_SET):
+                continue                              # 公里, 亿元, 万人 (好多公里): the unit asked in, not the topic
             numeric = bool(NUMBER.fullmatch(tok)) and any(ch.isdigit() for ch in tok)
             specific = numeric or tok in proper or tok in self.glossary_keys
             forms = (tok,) + tuple(f for f in self._alternatives(tok) if f != tok)
@@ -508,7 +506,7 @@ class QuestionAnalyzer:
         are the document's, not the question's time frame -- the document's own scope says which years it covers)."""
         for a in sorted(dated_aliases, key=len, reverse=True):
             if m := re.match(r"(?:19|20)\d{2}年(.+)", a):      # 2024年和2025年计划: both years are documents'
-                t = re.sub(rf"(?:(?:19|20)\d{{2}}\s*年\s*{JOIN}\s*)+(?:19|20)\d{{2}}\s*年\s*{re.escape(m.group(1))}", " ", t)
+                t = re.sub(rf"(?:(?:19|20)\d{{2}}\s*年\s*{YEAR_JOIN}\s*)+(?:19|20)\d{{2}}\s*年\s*{re.escape(m.group(1))}", " ", t)
             t = t.replace(a, " ")
         return t
 

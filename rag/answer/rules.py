@@ -89,7 +89,8 @@ class QuestionRules:
     implied_units: tuple[tuple[str, re.Pattern], ...] = (
         ("money", re.compile(r"金额|投资额|总投资|投资规模|资金|经费|费用|成本|预算|多少钱|花费|造价")),
         ("area", re.compile(r"面积|占地")),
-        ("length", re.compile(r"里程|长度|多长|多远")),
+        ("duration", re.compile(r"多长时间|多久|多少时间|几个月|多少个月|多少天")),
+        ("length", re.compile(r"里程|长度|多长(?!时间)|多远")),
         ("person", re.compile(r"(?<!千)人数|就业(?!率|质量|环境|结构|政策|服务|帮扶|机制)")),
     )
     # a rate or change asked: then the implied unit is a percent, not the measure's own
@@ -170,5 +171,7 @@ def default_rules() -> QuestionRules:
         },
         home_aliases=("全市", "全重庆", "咱们重庆", "我们重庆", "我市", "本市", "市里", "市级", "重庆全市"),
         followup_start=_re(r"^(?:那|那么|它|其|这|该|此|上述|还有|另外|再|具体|然后|那个|这个)"),
-        fyp=_re(r"([一二三四五六七八九十]{1,3})五(?=规划|时期|期间|末|初|时|的|年|目标|计划|以来|[”」』\"\s，,。？?、]|$)"),
+        # 十四五/十五五 need no quotes or 规划 after them ("綦江十四五那几年"); shorter ones do (三五成群)
+        fyp=_re(r"([一二三四五六七八九十]{1,3})五(?=规划|时期|期间|末|初|时|的|年|目标|计划|以来|[”」』\"\s，,。？?、]|$|"
+                r"(?<=十[一二三四五六七八九]五)(?![个万亿千百成分倍人元米家项条座所岁号]))"),
     )
