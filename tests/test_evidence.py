@@ -274,3 +274,12 @@ def test_verdict_reasons(verifier, qa):
     q = qa.run("重庆城镇新增就业多少人？", [])
     v = verifier.run(q, [hit("cq-plan", "城镇新增就业325万人。")], dense=[0.9])
     assert v.supported and v.features["coverage"] > 0.5 and v.features["dense_top"] == 0.9
+
+
+def test_a_compound_and_the_words_inside_it_count_once(verifier, qa):
+    q = qa.run("綦江打算怎样让老人在家门口就近享受养老服务？", [])
+    assert {"家门口", "家门", "门口"} <= {t.text for t in q.terms}          # jieba's search mode gives all three
+    # 就近 + 养老服务 without 家门口: short one thing asked, not three (家门口, 家门, 门口)
+    assert verifier.coverage(q, "推动就近养老服务。") > 0.4
+    full = verifier.coverage(q, "推动家门口就近养老服务。")
+    assert verifier.coverage(q, "推动就近养老服务。") < verifier.coverage(q, "推动门口就近养老服务。") <= full

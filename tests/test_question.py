@@ -263,3 +263,8 @@ def test_rules_compile():
     assert [s for s, _ in r.slots][-1] is Slot.ENTITY
     with pytest.raises(ValueError, match="unknown slot"):
         Slot.from_str("opinion")
+
+
+def test_words_of_the_clauses_that_set_the_scene_weigh_less(qa):
+    t = {x.text: x for x in run(qa, "老人总是接到骗子电话，规划对电信诈骗有啥防范措施？").terms}
+    assert t["骗子"].everyday and not t["诈骗"].everyday

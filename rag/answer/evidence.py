@@ -180,6 +180,19 @@ def has(t: str, f: str) -> bool:
     return next(occurrences(f, t), None) is not None
 
 
+def word_groups(terms: Sequence) -> list[list]:
+    """Terms grouped with the compound they are part of (交通拥堵 with 交通 and 拥堵); names and numbers stand
+    alone."""
+    groups: list[list] = []
+    for x in sorted(terms, key=lambda x: -len(x.text)):
+        home = next((g for g in groups if not x.specific and not g[0].specific and x.text in g[0].text), None)
+        if home is None:
+            groups.append([x])
+        else:
+            home.append(x)
+    return groups
+
+
 def period_name(period: tuple[int, int]) -> str:
     """(2021, 2025) -> 十四五."""
     n = (period[0] - 1966) // 5 + 3
@@ -297,15 +310,24 @@ class EvidenceVerifier:
             return 0.0
         t, h = normalize(text), normalize(headings)
         got = missing = 0.0
-        for term in terms:
-            if any(has(t, f) for f in term.forms):
-                got += term.weight
-            elif headings and any(f in h for f in term.forms):
-                got += term.weight * self.config.heading_weight
-                missing += term.weight * (1 - self.config.heading_weight)
+        for group in word_groups(terms):
+            # a compound and the words inside it (家门口 / 家门 / 门口) are one thing asked: it counts once, as much
+            # as its best-matched member (就近 without 家门口 is not three words short)
+            top = max(x.weight for x in group)
+            share = max(self._found(x, t, h) * x.weight for x in group)
+            got += share
+            if share:
+                missing += top - share
             else:
-                missing += term.weight * (self.config.everyday_weight if term.everyday else 1.0)
+                missing += top * (self.config.everyday_weight if all(x.everyday for x in group) else 1.0)
         return got / (got + missing) if got + missing else 0.0
+
+    def _found(self, term, t: str, h: str) -> float:
+        if any(has(t, f) for f in term.forms):
+            return 1.0
+        if h and any(has(h, f) for f in term.forms):
+            return self.config.heading_weight
+        return 0.0
 
     def subject(self, q: Question, u: Unit) -> str:
         """How the clause is about the question's subject: "named" (a document the question names), "region"

@@ -83,7 +83,8 @@ class Term:
     specific: bool                   # a name, number or code: if no document has it, the answer is not there
     forms: tuple[str, ...] = ()      # what counts as the term in a text: itself, thesaurus / colloquial forms
     known: bool = True               # some form occurs in the corpus
-    everyday: bool = False           # common in everyday Chinese (jieba frequency >= 3000): its absence weighs half
+    everyday: bool = False           # common in everyday Chinese (jieba frequency >= 3000), or only in the clauses
+                                     # that set the scene before the ask: its absence weighs half
 
 
 @dataclass(frozen=True)
@@ -488,6 +489,8 @@ class QuestionAnalyzer:
         terms = self.terms_of(ask, subject)
         if rewritten and sum(t.known for t in terms) < 2:     # "那2025年呢？": the topic is the previous question's
             terms = self.terms_of(query, subject)
+        elif (clause := self.ask_clause(ask)) != ask:
+            terms = self._scene_words_weigh_less(terms, clause)
         compare = bool(COMPARE.search(corrected)) or len(subject.places) + len(subject.docs) >= 2
         focus = self.focus_of(self.ask_clause(ask), terms) if not rewritten else ()
         modifier = self.modifier_of(self.ask_clause(ask)) if not rewritten and slot is Slot.NUMBER else None
@@ -499,6 +502,15 @@ class QuestionAnalyzer:
         if len(asks) >= 2 and not rewritten:
             return replace(whole, parts=self.parts_of(asks, whole))
         return whole
+
+    @staticmethod
+    def _scene_words_weigh_less(terms: tuple[Term, ...], clause: str) -> tuple[Term, ...]:
+        """Words only in the clauses that set the scene ("老人总是接到骗子电话，规划对电信诈骗有啥防范措施？")
+        are how the asker got there: a clause without them is not off the topic, so their absence weighs half
+        (as an everyday word's). Names and numbers keep their weight."""
+        c = normalize(clause)
+        return tuple(t if t.specific or t.everyday or any(f in c for f in t.forms) else replace(t, everyday=True)
+                     for t in terms)
 
     @staticmethod
     def _undated(t: str, dated_aliases: list[str]) -> str:
