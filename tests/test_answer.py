@@ -92,6 +92,30 @@ def test_two_named_documents_are_answered_side_by_side_in_the_order_asked(fake_p
     verbatim(fake_pipeline, a)
 
 
+def test_each_side_of_a_comparison_is_looked_for_in_its_own_document(fake_pipeline):
+    a = fake_pipeline.ask("行动方案（2023—2027年）和重庆“十五五”规划纲要分别提出了什么高速公路通车里程目标？")
+    assert not a.refused, a.answer
+    first, second = a.answer.split("\n")[:2]
+    assert "行动方案" in first and "5000" in first
+    assert "第十五个五年规划纲要" in second and "5700" in second
+    verbatim(fake_pipeline, a)
+
+
+def test_a_side_the_documents_lack_is_said_not_dropped(fake_pipeline):
+    from rag.answer.evidence import Check, Unit, Verdict
+    from rag.schema import Hit
+
+    ans = fake_pipeline.answerer
+    q = ans.analyze("行动方案和重庆“十五五”规划纲要分别提出了什么高速公路通车里程目标？")
+    text = ans.retriever.texts["chengyu-twin-city-action-plan-2023-2027"]
+    i = text.index("高速公路通车里程超过")
+    h = Hit(doc_id="chengyu-twin-city-action-plan-2023-2027", title="行动方案", location="二、", text=text[i:i + 20],
+            start=i, end=i + 20, score=1.0, match_text=text[i:i + 20])
+    c = Check(Unit(h, 0, h.text, h.start, h.end), 1.0, True, "named", True, True, ())
+    reply = ans.composer.answer(q, Verdict((c,), (), None, ()))
+    assert "关于《重庆市国民经济和社会发展第十五个五年规划纲要》：文档中未提及" in reply.answer
+
+
 def test_a_later_ask_with_its_own_year_is_answered_from_that_years_document(fake_pipeline):
     a = fake_pipeline.ask("2024年计划提出要新增多少城镇就业？2025年呢？")
     assert not a.refused and NOT_FOUND not in a.answer, a.answer

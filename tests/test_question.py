@@ -221,6 +221,16 @@ def test_several_asks_become_parts(qa):
     assert first.subject.docs == (R24,) and second.subject.docs == ()       # but not the plan: actuals are elsewhere
 
 
+def test_a_comparison_names_the_city_outline_beside_another_document(qa):
+    q = run(qa, "到2030年，重庆市和綦江区分别把城乡居民人均可支配收入比的目标定在多少？")
+    assert q.subject.places == ("重庆市", "綦江区") and q.subject.docs == (CQ, QJ)     # 和 joins, it is no address
+    q = run(qa, "行动方案（2023—2027年）和重庆“十五五”规划纲要分别提出了什么高速公路通车里程目标？")
+    assert q.subject.docs == (ACT, CQ)
+    assert q.timeframe.years == ()                    # the brackets are the plan's period, not the question's years
+    assert q.slot is Slot.NUMBER                      # the target of a measure (里程) is a figure
+    assert run(qa, "綦江规划纲要提出全市要做什么？").subject.docs == (QJ,)         # no comparison: 全市 names no document
+
+
 def test_a_part_with_a_year_of_its_own_leaves_the_document_named_before(qa):
     first, second = run(qa, "2024年计划提出要新增多少城镇就业？2025年呢？").parts
     assert first.subject.docs == (R24,) and first.timeframe.years == (2024,)

@@ -50,10 +50,11 @@ class Answerer:
                     terms=[k for e in index.glossary for k in e.keys]),
             retriever.aliases, self.home,
             glossary_keys=[k for e in index.glossary for k in e.keys],
-            title_words=[w for t in retriever.titles.values() for w in index.lexicon.tokens(t) if len(w) >= 2])
+            title_words=[w for t in retriever.titles.values() for w in index.lexicon.tokens(t) if len(w) >= 2],
+            weak_aliases=retriever.weak, outlines=[d for d, t in retriever.titles.items() if "规划纲要" in t])
         self.verifier = verifier or EvidenceVerifier(config, index.chunks, retriever.scopes, gaz, self.home, index.lexicon)
         self.decider = decider or Decider(_decision_model())
-        self.composer = composer or Composer(config, retriever.texts)
+        self.composer = composer or Composer(config, retriever.texts, titles=retriever.titles)
         self.backend = make_backend(settings)
 
     # -- public -------------------------------------------------------------------------------
@@ -82,6 +83,13 @@ class Answerer:
         everything = len(docs) == len(self.retriever.scopes)
         prefer = [d for d in docs if self.verifier.fits_document(q, d)]      # 2024年计划 for "2024年…要…"
         hits, signals = self.retriever.search(q.search_text, k, None if everything else docs, prefer=prefer)
+        sides = [d for d in q.subject.docs if d in docs] if q.compare else []
+        if len(sides) >= 2:       # a comparison of named documents: each side's best clauses, whatever the other ranks
+            # searched by the topic alone: the other side's name (成渝地区双城经济圈建设行动方案…) would pull its themes in
+            topic = " ".join(t.text for t in q.terms if t.text not in self.analyzer.title_words) or q.search_text
+            for d in sides:
+                own, _ = self.retriever.search(topic, max(2, k // len(sides)), [d], prefer=[d])
+                hits += [h for h in own if h not in hits]
         signals["scope"] = docs
         return hits, signals
 

@@ -21,10 +21,12 @@ SLOT_MISSING = {Slot.NUMBER: "具体数字", Slot.TIME: "具体时间", Slot.PLA
 
 
 class Composer:
-    def __init__(self, config: EvidenceConfig, texts: dict[str, str], markers: dict[str, str] | None = None):
+    def __init__(self, config: EvidenceConfig, texts: dict[str, str], markers: dict[str, str] | None = None,
+                 titles: dict[str, str] | None = None):
         self.config = config
         self.texts = texts                  # doc_id -> original file text (quotes are cut from it)
         self.markers = markers or {}
+        self.titles = titles or {}          # doc_id -> title, to name a side of a comparison the documents lack
 
     # -- answers ----------------------------------------------------------------------------
     def pick(self, q: Question, verdict: Verdict) -> list[Unit]:
@@ -72,6 +74,9 @@ class Composer:
         rest = [u for u in picked if u not in lead]
         cites = [self.citation(n, u) for n, u in enumerate(lead + rest, 1)]
         lines = [f"根据《{u.hit.title}》{u.hit.location}：{self.display(u)}[{n}]" for n, u in enumerate(lead, 1)]
+        if len(q.subject.docs) >= 2 and q.compare:       # a side no clause supports is said, not dropped
+            found = {u.hit.doc_id for u in lead}
+            lines += [f"关于《{self.titles.get(d, d)}》：{NOT_FOUND}相应内容。" for d in q.subject.docs if d not in found]
         if rest:
             lines += ["", "相关条款："]
             lines += [f"- 《{u.hit.title}》{u.hit.location}：{self.display(u)}[{n}]" for n, u in enumerate(rest, len(lead) + 1)]

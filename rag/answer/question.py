@@ -147,18 +147,24 @@ COUNTED = re.compile(r"[一二两三四五六七八九十几]+[个大家项条�
 COMPARED = re.compile(r"(?:的)?(?:前[一二三四五六七八九十0-9]|第[一二三四五六七八九十0-9]|领先|平均|水平|首位|排名|之最|前列)")
 COMPARED_BY = re.compile(r"(?:高于|低于|超过|居|领跑|走在)$")
 ANAPHORA = re.compile(r"这个|这项|该项|该|此|上述|这些|它|其中|那个")
+DOC_PERIOD = re.compile(r"(方案|纲要|规划|计划|报告|意见)\s*[（(]\s*(?:19|20)\d{2}\s*[—–\-~至到]+\s*(?:19|20)\d{2}\s*年?\s*[）)]")
+TARGET_ASKED = re.compile(r"什么(?:样的)?[\u4e00-\u9fff]{0,10}目标|目标(?:是|为|定为?)?(?:什么|啥|多少)")
+JOINERS = ("和", "与", "及", "、", "跟", "同", "对")
 COMPARE = re.compile(r"分别|各是|各为|各自|相比|比较|对比|比起来|差多少|差距|高多少|低多少|还是|和.{0,16}(?:比|相比|目标|分别)")
 
 
 class QuestionAnalyzer:
     def __init__(self, rules: QuestionRules, lexicon, stats: TermStats, gazetteer: Gazetteer,
                  thesaurus, speller: Speller | None, doc_aliases: dict[str, list[str]], home_region: str = "",
-                 glossary_keys: Sequence[str] = (), this_year: int | None = None, title_words: Sequence[str] = ()):
+                 glossary_keys: Sequence[str] = (), this_year: int | None = None, title_words: Sequence[str] = (),
+                 weak_aliases: dict[str, list[str]] | None = None, outlines: Sequence[str] = ()):
         if home_region and home_region not in gazetteer.regions:
             raise ValueError(f"home_region {home_region!r} is not a region of the gazetteer")
         self.rules, self.lexicon, self.stats = rules, lexicon, stats
         self.gaz, self.thesaurus, self.speller = gazetteer, thesaurus, speller
         self.aliases = doc_aliases
+        self.weak_aliases = weak_aliases or {}     # names of the city outline that count only beside another document
+        self.outlines = set(outlines)              # documents that are a 规划纲要 (whose 纲要 a question may mean)
         self.home = home_region
         self.glossary_keys = set(glossary_keys)
         self.this_year = this_year or __import__("datetime").date.today().year
@@ -274,7 +280,7 @@ class QuestionAnalyzer:
         places = []
         for i, (r, a, b) in enumerate(spans):
             nxt = spans[i + 1] if i + 1 < len(spans) else None
-            if nxt and nxt[1] - b <= 1 and self.gaz.is_within(nxt[0], r) and nxt[0] != r:
+            if nxt and nxt[1] - b <= 1 and t[b:nxt[1]] not in JOINERS and self.gaz.is_within(nxt[0], r) and nxt[0] != r:
                 continue                      # 重庆綦江 / 重庆市綦江区: an address, the place is the inner one
             if r not in places:
                 places.append(r)
@@ -287,6 +293,14 @@ class QuestionAnalyzer:
         forms = self.year_forms(t)
         first = {d: min(f.find(n) for n in names for f in forms if n and n in f) for d, names in self.aliases.items()
                  if any(n and n in f for n in names for f in forms)}
+        # the city-wide outline is named by 重庆市/全市 only beside another named document or place ("重庆市和綦江区
+        # 分别…", "行动方案和重庆“十五五”规划纲要分别…"): alone, those words are the subject, not a document
+        outline_asked = "纲要" in t and not set(first) & self.outlines      # 行动方案和“十五五”规划纲要分别…
+        if first and COMPARE.search(t) and (len(places) >= 2 or outline_asked):
+            for d, names in self.weak_aliases.items():
+                hit = [t.find(n) for n in (*names, *(["纲要"] if outline_asked else [])) if n in t]
+                if d not in first and hit:
+                    first[d] = min(hit)
         docs = sorted(first, key=first.get)          # in the order the question names them
         return Subject(places=tuple(places), docs=tuple(docs), home="" if places else self.home)
 
@@ -463,6 +477,8 @@ class QuestionAnalyzer:
         if rewritten and not said:                  # "那綦江呢？" asks what the previous question asked
             slot, _ = self.slot_of(query)
         unit_cls, unit_word = self.unit_of(ask)
+        if slot is Slot.ENTITY and unit_cls and TARGET_ASKED.search(ask):
+            slot = Slot.NUMBER                # 里程提出了什么目标: the target of a measure is a figure
         if rewritten and unit_cls is None and slot is Slot.NUMBER:
             unit_cls, unit_word = self.unit_of(query)
         subject = self.subject_of(query)
@@ -480,7 +496,7 @@ class QuestionAnalyzer:
         clause_tf = self.timeframe_of(undated(self.ask_clause(ask)))
         if clause_tf.aspect or self.ask_clause(ask) != ask:       # the asking clause says target or actual, not its preamble
             own = TimeFrame(own.years, own.period, clause_tf.aspect)
-        dated_years = self.timeframe_of(ask)                        # a document's year still dates the question
+        dated_years = self.timeframe_of(DOC_PERIOD.sub(r"\1", ask))                        # a document's year still dates the question
         if not own.years and dated_years.years:
             own = TimeFrame(dated_years.years, own.period or dated_years.period, own.aspect)
         timeframe = own if not rewritten or own.years or own.period else self.timeframe_of(undated(query))
@@ -516,6 +532,8 @@ class QuestionAnalyzer:
     def _undated(t: str, dated_aliases: list[str]) -> str:
         """``t`` without the document names that carry a year (2025年计划报告 names a document; its year and its 计划
         are the document's, not the question's time frame -- the document's own scope says which years it covers)."""
+        # 行动方案（2023—2027年）: the years in brackets after a document's name are its period, not the question's
+        t = DOC_PERIOD.sub(r"\1", t)
         for a in sorted(dated_aliases, key=len, reverse=True):
             if m := re.match(r"(?:19|20)\d{2}年(.+)", a):      # 2024年和2025年计划: both years are documents'
                 t = re.sub(rf"(?:(?:19|20)\d{{2}}\s*年\s*{YEAR_JOIN}\s*)+(?:19|20)\d{{2}}\s*年\s*{re.escape(m.group(1))}", " ", t)
