@@ -220,6 +220,13 @@ def test_a_place_that_names_another_thing_of_the_asked_kind_is_no_answer(verifie
         "qj-plan", "建设西部地区（綦江）数据灾备项目，拓展金融、能源等领域灾备服务。")).slot
 
 
+def test_a_town_the_gazetteer_does_not_list_answers_which_town(verifier, qa):
+    h = hit("qj-plan", "赶水镇获得国家首批产业强镇认定，安稳镇获批国家级“綦江肉羊科技小院”。")
+    assert check(verifier, qa, "哪个镇获批国家级“綦江肉羊科技小院”？", h).slot
+    assert not check(verifier, qa, "哪个镇获批国家级“綦江肉羊科技小院”？", hit(
+        "qj-plan", "获批国家级“綦江肉羊科技小院”。")).slot
+
+
 def test_a_modifier_the_question_also_asks_is_not_another_kind(verifier, qa):
     h = hit("cq-plan", "江北国际机场T3B航站楼建成投用，机场旅客吞吐能力达到8000万人次，货邮吞吐能力达到120万吨。")
     assert check(verifier, qa, "机场旅客吞吐能力和货邮吞吐能力分别达到多少？", h).slot

@@ -147,6 +147,13 @@ def test_plan_periods_need_no_quotes_and_those_years_ask_no_unit(qa):
     assert run(qa, "三五成群的游客有多少？").timeframe.period is None
 
 
+def test_ways_and_requirements_ask_how_and_a_done_verb_asks_results(qa):
+    assert run(qa, "规划打算通过哪些方式来扩大普惠托育供给？").slot is Slot.WHY_HOW
+    assert run(qa, "行动方案对市发展改革委提出了哪些具体要求？").slot is Slot.WHY_HOW
+    q = run(qa, "2025年计划报告提到，哪个新区成立了专精特新企业联盟？")
+    assert q.timeframe.aspect == "actual" and q.timeframe.years == ()   # the report's results are of 2024, not 2025
+
+
 def test_how_long_asks_a_duration_and_how_many_km_is_no_term(qa):
     assert run(qa, "重庆已经连续多长时间没出过重大事故了？").unit == "duration"
     assert "多公里" not in {t.text for t in run(qa, "轨道交通要搞到好多公里？").terms}

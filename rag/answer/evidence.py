@@ -139,6 +139,8 @@ class Verdict:
 
 PLACE_CATEGORY = re.compile(r"区县|(?:哪些|哪个|哪几个|哪一个|哪座|哪几座)(?:区|县|城市|省份|省|市|乡镇|镇|街道)(?!域|级|委|场)|"
                             r"哪些地区|哪些片区")
+TOWN_ASKED = re.compile(r"(?:哪个|哪些|哪几个|哪一个)(?:镇|乡|街道|乡镇|镇街)")
+TOWN_WORD = re.compile(r"(?<![\u4e00-\u9fff])?[\u4e00-\u9fff]{2}(?:镇|乡|街道)(?![\u4e00-\u9fff]{0,1}(?:村|级|域|化))")
 REGION_ASKED = re.compile(r"(?:哪个|哪些|哪几个|哪一个|什么)(?:区县|区|县|城市|省份|省|市)(?!域|级|委|场|民)")
 PLAN_VERBS = default_rules().plan_verbs
 ITEM_NUMBER = re.compile(r"(?:\d{1,2}\s*[．.、]|[（(][一二三四五六七八九十\d]{1,3}[）)]|[一二三四五六七八九十]{1,3}是)")
@@ -561,6 +563,10 @@ class EvidenceVerifier:
             spans = self._topic_spans(q, t)
             near = [p for p in self.names_places(q, t)
                     if (ps := self.place_spans(q, t, p)) and (not spans or any(self._near(spans, a, b, 20, 20) for a, b in ps))]
+            if TOWN_ASKED.search(q.normalized):      # 哪个镇: towns the gazetteer does not list (安稳镇获批…)
+                near += [m.group(0) for m in TOWN_WORD.finditer(t) if m.group(0) not in near
+                         and (not spans or self._near(spans, m.start(), m.end(), 20, 20))
+                         and not any(a < m.end() and m.start() < b for a, b in spans)]
             return len(near) >= (2 if q.slot is Slot.LIST else 1)
         if q.slot is Slot.NUMBER:
             if self.focus_cover(q, u.text + " " + (u.headings if u.hit.kind == "table_row" else "")) < self.config.min_focus:

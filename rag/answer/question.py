@@ -497,7 +497,7 @@ class QuestionAnalyzer:
         if clause_tf.aspect or self.ask_clause(ask) != ask:       # the asking clause says target or actual, not its preamble
             own = TimeFrame(own.years, own.period, clause_tf.aspect)
         dated_years = self.timeframe_of(DOC_PERIOD.sub(r"\1", ask))                        # a document's year still dates the question
-        if not own.years and dated_years.years:
+        if not own.years and dated_years.years and own.aspect != "actual":    # a report's results are of its review year
             own = TimeFrame(dated_years.years, own.period or dated_years.period, own.aspect)
         timeframe = own if not rewritten or own.years or own.period else self.timeframe_of(undated(query))
         if rewritten and own.aspect is None and timeframe is own:
