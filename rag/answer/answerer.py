@@ -83,7 +83,7 @@ class Answerer:
         everything = len(docs) == len(self.retriever.scopes)
         prefer = [d for d in docs if self.verifier.fits_document(q, d)]      # 2024年计划 for "2024年…要…"
         hits, signals = self.retriever.search(q.search_text, k, None if everything else docs, prefer=prefer)
-        sides = [d for d in q.subject.docs if d in docs] if q.compare else []
+        sides = [d for d in q.compared_docs if d in docs]
         if len(sides) >= 2:       # a comparison of named documents: each side's best clauses, whatever the other ranks
             # searched by the topic alone: the other side's name (成渝地区双城经济圈建设行动方案…) would pull its themes in
             topic = " ".join(t.text for t in q.terms if t.text not in self.analyzer.title_words) or q.search_text

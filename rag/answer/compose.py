@@ -60,8 +60,8 @@ class Composer:
     @staticmethod
     def _sides(q: Question, supported: Sequence[Check]):
         """One predicate per side of a comparison: per named document, else per place, else per document."""
-        if len(q.subject.docs) >= 2:
-            return [lambda c, d=d: c.unit.hit.doc_id == d for d in q.subject.docs]
+        if q.compared_docs:
+            return [lambda c, d=d: c.unit.hit.doc_id == d for d in q.compared_docs]
         if len(q.subject.places) >= 2:
             return [lambda c, p=p: p in c.unit.text or c.subject_via == "region" and p in c.unit.headings
                     for p in q.subject.places]
@@ -74,9 +74,8 @@ class Composer:
         rest = [u for u in picked if u not in lead]
         cites = [self.citation(n, u) for n, u in enumerate(lead + rest, 1)]
         lines = [f"根据《{u.hit.title}》{u.hit.location}：{self.display(u)}[{n}]" for n, u in enumerate(lead, 1)]
-        if len(q.subject.docs) >= 2 and q.compare:       # a side no clause supports is said, not dropped
-            found = {u.hit.doc_id for u in lead}
-            lines += [f"关于《{self.titles.get(d, d)}》：{NOT_FOUND}相应内容。" for d in q.subject.docs if d not in found]
+        found = {u.hit.doc_id for u in lead}         # a side of a comparison no clause supports is said, not dropped
+        lines += [f"关于《{self.titles.get(d, d)}》：{NOT_FOUND}相应内容。" for d in q.compared_docs if d not in found]
         if rest:
             lines += ["", "相关条款："]
             lines += [f"- 《{u.hit.title}》{u.hit.location}：{self.display(u)}[{n}]" for n, u in enumerate(rest, len(lead) + 1)]
@@ -85,9 +84,7 @@ class Composer:
     @staticmethod
     def _side_units(q: Question, picked: Sequence[Unit]) -> list[Unit]:
         """For a question naming two or more documents, the best picked clause of each, in the order named."""
-        if not q.compare or len(q.subject.docs) < 2:
-            return []
-        out = [next((u for u in picked if u.hit.doc_id == d), None) for d in q.subject.docs]
+        out = [next((u for u in picked if u.hit.doc_id == d), None) for d in q.compared_docs]
         out = [u for u in out if u is not None]
         return out if len(out) >= 2 else []
 

@@ -140,15 +140,13 @@ class Verdict:
 PLACE_CATEGORY = re.compile(r"区县|(?:哪些|哪个|哪几个|哪一个|哪座|哪几座)(?:区|县|城市|省份|省|市|乡镇|镇|街道)(?!域|级|委|场)|"
                             r"哪些地区|哪些片区")
 TOWN_ASKED = re.compile(r"(?:哪个|哪些|哪几个|哪一个)(?:镇|乡|街道|乡镇|镇街)")
-TOWN_WORD = re.compile(r"(?<![\u4e00-\u9fff])?[\u4e00-\u9fff]{2}(?:镇|乡|街道)(?![\u4e00-\u9fff]{0,1}(?:村|级|域|化))")
+TOWN_WORD = re.compile(r"[\u4e00-\u9fff]{2}(?:镇|乡|街道)(?![\u4e00-\u9fff]{0,1}(?:村|级|域|化))")
 REGION_ASKED = re.compile(r"(?:哪个|哪些|哪几个|哪一个|什么)(?:区县|区|县|城市|省份|省|市)(?!域|级|委|场|民)")
 PLAN_VERBS = default_rules().plan_verbs
 ITEM_NUMBER = re.compile(r"(?:\d{1,2}\s*[．.、]|[（(][一二三四五六七八九十\d]{1,3}[）)]|[一二三四五六七八九十]{1,3}是)")
 ITEM_TITLE_CHARS = 24    # a chunk's first sentence this short is an item's title ("2．培育“綦色生香”品牌。")
 DEFINIENDUM_IDF = 5.0     # a definition question's rare focus word (两久: 6.8) is the term defined, as a quoted one is
-SENTENCE_ENDS = "。；;！？!?"
 COUNT_ITEM = re.compile(r"(?:\d+(?:\.\d+)?|(?<![\u4e00-\u9fff])[一二两三四五六七八九十百千]+)\s*(?:个|家|所|项|条|座|批|处|万|亿)")
-MAX_LEAD_CHARS = 160      # a longer sentence start is a different sentence's business
 CLAUSE_END = re.compile(r"[，,；;。：:、]")
 VAGUE_ONE = re.compile(r"批|些|系列|流|号|体|道|线|带|站|级|类|种|方面|部分|项项|点")
 # several items: A、B、C / A；B；/ 一是… / （一）… / “A”“B” / A、B (two). "A和B" alone is too common in any clause
@@ -161,25 +159,24 @@ ASKS_TWO = re.compile(r"哪(?:两|二)|两[个项条家所种类大座件]|二�
 SEGMENT = re.compile(r"[^，,；;。：:！!？?]+")
 
 
-def _word_re(f: str) -> re.Pattern:
-    # a number the question names is that number, not its digits inside another (5 is not in 500 or 1500)
-    return re.compile(rf"(?<![\d.]){re.escape(f)}(?![\d.])" if f[:1].isdigit() or f[-1:].isdigit() else re.escape(f))
+def _numeric(f: str) -> bool:
+    return f[:1].isdigit() or f[-1:].isdigit()
 
 
 _WORD_RES: dict[str, re.Pattern] = {}
 
 
 def occurrences(f: str, t: str):
+    """Where ``f`` occurs in ``t``. A number the question names is that number, not its digits inside another
+    (5 is not in 500 or 1500)."""
     pat = _WORD_RES.get(f)
     if pat is None:
-        pat = _WORD_RES[f] = _word_re(f)
+        pat = _WORD_RES[f] = re.compile(rf"(?<![\d.]){re.escape(f)}(?![\d.])" if _numeric(f) else re.escape(f))
     return pat.finditer(t)
 
 
 def has(t: str, f: str) -> bool:
-    if not (f[:1].isdigit() or f[-1:].isdigit()):
-        return f in t
-    return next(occurrences(f, t), None) is not None
+    return next(occurrences(f, t), None) is not None if _numeric(f) else f in t
 
 
 def word_groups(terms: Sequence) -> list[list]:
@@ -255,15 +252,6 @@ class EvidenceVerifier:
         self.gaz = gazetteer
         self.home = home_region
         self._headings = {c.chunk_id: c.headings for c in chunks}
-        # a sentence too long for one chunk is cut at the token budget: the piece after the cut starts mid-sentence,
-        # and the sentence's start (江北国际机场 T3B 航站 | 楼及第四跑道建成投用，机场旅客吞吐能力达到…) is in the chunk before
-        self._lead: dict[str, tuple[str, int | None]] = {}
-        for prev, c in zip(chunks, chunks[1:]):
-            if prev.doc_id == c.doc_id and prev.end == c.start and prev.text and prev.text[-1] not in SENTENCE_ENDS:
-                tail = re.split(r"(?<=[。；;！？!?])", prev.text)[-1]
-                if 0 < len(tail) <= MAX_LEAD_CHARS:
-                    plain = prev.end - prev.start == len(prev.text)      # no hard wraps: offsets map one to one
-                    self._lead[c.chunk_id] = (tail, prev.end - len(tail) if plain else None)
         self._plan_start: dict[str, int] = {}     # per report: offset of the first heading of its plan part
         for c in chunks:
             scope = scopes.get(c.doc_id)
@@ -292,13 +280,7 @@ class EvidenceVerifier:
                 if len(re.sub(r"[\W_]", "", core)) >= self.config.min_sentence_chars:
                     lead = len(s) - len(s.lstrip())
                     ea, eb = a + lead, a + lead + len(core)
-                    start, end = h.start + pos[ea], h.start + pos[eb - 1] + 1
-                    if i == 0 and ea == 0 and (cut := self._lead.get(getattr(h, "chunk_id", ""))):
-                        if cut[1] is not None:                 # quote the whole sentence
-                            core, start = cut[0] + core, cut[1]
-                        else:
-                            heads = f"{heads} {cut[0]}"       # hard-wrapped text: its start is context
-                    out.append(Unit(h, r, core, start, end, heads))
+                    out.append(Unit(h, r, core, h.start + pos[ea], h.start + pos[eb - 1] + 1, heads))
                     if len(core) <= ITEM_TITLE_CHARS and (i == 0 or ITEM_NUMBER.match(core)):
                         heads = f"{base} {core}"      # "2．培育“綦色生香”品牌。" heads the sentences after it
                 a = b
@@ -335,8 +317,7 @@ class EvidenceVerifier:
         """How the clause is about the question's subject: "named" (a document the question names), "region"
         (its document's region is the place asked about), "mention" (it names that place), "home" (no place
         asked, and its document is of the home region or a place within it); "" when it is not."""
-        scope = self.scopes.get(u.hit.doc_id)
-        region = (scope.region if scope else "") or self.home
+        region = self._doc_region(u.hit.doc_id)
         if q.subject.docs and not q.subject.places:
             if u.hit.doc_id in q.subject.docs:
                 return "named"
@@ -361,8 +342,7 @@ class EvidenceVerifier:
         return (scope.region if scope else "") or self.home
 
     def _region(self, u: Unit) -> str:
-        scope = self.scopes.get(u.hit.doc_id)
-        return (scope.region if scope else "") or self.home
+        return self._doc_region(u.hit.doc_id)
 
     def aspect_of(self, u: Unit) -> set[str]:
         """What the clause states: {"actual"} (results), {"target"} (plans), or both when it cannot be told."""
@@ -476,20 +456,24 @@ class EvidenceVerifier:
         return spans
 
     @staticmethod
-    def _same_segment(t: str, spans: list[tuple[int, int]], pos: int) -> bool:
+    def _segment_of(t: str):
+        """pos -> the index of the segment of ``t`` (between commas, colons, sentence ends) it is in."""
+        segs = [s.span() for s in SEGMENT.finditer(t)]
+        return lambda pos: next((i for i, (a, b) in enumerate(segs) if a <= pos < b), len(segs))
+
+    @classmethod
+    def _same_segment(cls, t: str, spans: list[tuple[int, int]], pos: int) -> bool:
         """``pos`` is in the segment (between commas) of one of ``spans``, or the one before it: 加快秀山铁路场站
         扩能改造…，建设西部陆海新通道东线节点 places 东线节点 in 秀山."""
-        segs = [s.span() for s in SEGMENT.finditer(t)]
-        seg_of = lambda p: next((i for i, (a, b) in enumerate(segs) if a <= p < b), len(segs))  # noqa: E731
+        seg_of = cls._segment_of(t)
         at = seg_of(pos)
         return any(0 <= seg_of(a) - at <= 1 for a, _ in spans)
 
-    @staticmethod
-    def _listed_by(t: str, anchors: list[tuple[int, int]], m: re.Match) -> bool:
+    @classmethod
+    def _listed_by(cls, t: str, anchors: list[tuple[int, int]], m: re.Match) -> bool:
         """The enumeration ``m`` lists what the anchor words name: it starts in their segment (between commas) or
         the next one (建立未来产业…机制，培育A、B、C), not two segments on (…政策,增加…航线,提高A、B、C等水平)."""
-        segs = [s.span() for s in SEGMENT.finditer(t)]
-        seg_of = lambda pos: next((i for i, (a, b) in enumerate(segs) if a <= pos < b), len(segs))  # noqa: E731
+        seg_of = cls._segment_of(t)
         at = seg_of(m.start())
         return any(0 <= at - seg_of(a) <= 1 or (seg_of(a) > at and a <= m.end()) for a, _ in anchors)
 
@@ -611,8 +595,6 @@ class EvidenceVerifier:
             return any(not spans or self._near(spans, a, b, 25, 25)
                        or (self._same_segment(t, spans, a) and self._near(spans, a, b, 30, 30)) for a, b in places)
         if q.slot is Slot.LIST:
-            if u.hit.kind in ("glossary", "table_row"):
-                return True
             spans = self._topic_spans(q, t)
             if q.known_terms and not spans:
                 return False

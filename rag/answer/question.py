@@ -109,6 +109,11 @@ class Question:
     garbage: bool = False            # no question in it (markup, emoji, no Chinese content word)
 
     @property
+    def compared_docs(self) -> tuple[str, ...]:
+        """The documents a comparison names, in the order asked ("2024年和2025年计划分别…"); () when it is none."""
+        return self.subject.docs if self.compare and len(self.subject.docs) >= 2 else ()
+
+    @property
     def known_terms(self) -> tuple[Term, ...]:
         return tuple(t for t in self.terms if t.known)
 
@@ -290,9 +295,11 @@ class QuestionAnalyzer:
             if flag == "ns" and word.endswith(("省", "市", "县", "州", "自治区")) and len(word) >= 3 \
                     and not self.gaz.mentions(word):
                 places.append(word)
-        forms = self.year_forms(t)
-        first = {d: min(f.find(n) for n in names for f in forms if n and n in f) for d, names in self.aliases.items()
-                 if any(n and n in f for n in names for f in forms)}
+        forms = name_forms(t)
+        first = {}                                   # doc -> where the question first names it
+        for d, names in self.aliases.items():
+            if at := [f.find(n) for n in names if n for f in forms if n in f]:
+                first[d] = min(at)
         # the city-wide outline is named by 重庆市/全市 only beside another named document or place ("重庆市和綦江区
         # 分别…", "行动方案和重庆“十五五”规划纲要分别…"): alone, those words are the subject, not a document
         outline_asked = "纲要" in t and not set(first) & self.outlines      # 行动方案和“十五五”规划纲要分别…
@@ -303,10 +310,6 @@ class QuestionAnalyzer:
                     first[d] = min(hit)
         docs = sorted(first, key=first.get)          # in the order the question names them
         return Subject(places=tuple(places), docs=tuple(docs), home="" if places else self.home)
-
-    @staticmethod
-    def year_forms(t: str) -> list[str]:
-        return name_forms(t)
 
     def timeframe_of(self, t: str) -> TimeFrame:
         years = sorted({int(m.group(1)) for m in YEAR.finditer(t)})
@@ -487,7 +490,7 @@ class QuestionAnalyzer:
             if asked.places or asked.docs:           # the asking sentences say what it is about
                 subject = asked
         dated = [a for d in subject.docs for a in self.aliases.get(d, []) if YEAR.search(a)
-                 and any(a in f for f in self.year_forms(query))]
+                 and any(a in f for f in name_forms(query))]
         clause_subject = self.subject_of(self.ask_clause(ask))
         if not rewritten and clause_subject.places and set(clause_subject.places) != set(subject.places):
             subject = Subject(clause_subject.places, subject.docs, "")
