@@ -18,7 +18,7 @@ def warm_up(pipeline) -> None:
 
 
 def run_item(pipeline, item: dict, texts: dict[str, str]) -> dict:
-    """Ask, then retrieve with the query ``ask`` used (its follow-up rewrite when there is history)."""
+    """Ask, then retrieve as ``ask`` does (normalised, a follow-up rewritten with the history, within its subject)."""
     history = item.get("history") or []
     t0 = time.perf_counter()
     answer = pipeline.ask(item["question"], history).to_json()

@@ -113,8 +113,8 @@ class Retriever:
 
     def search(self, question: str, k: int = 5, doc_filter: str | list[str] | None = None,
                prefer: list[str] | None = None) -> tuple[list[Hit], dict]:
-        """``prefer``: documents the question's time frame points at (they get the named-document prior)."""
-        """Hits plus the signals the answerer uses to decide on refusal (best dense cosine, timings)."""
+        """Hits plus the signals the answerer uses to decide on refusal (best dense cosine, timings).
+        ``prefer``: documents the question's time frame points at (they get the named-document prior)."""
         if k < 1:
             raise ValueError("k must be >= 1")
         cfg, idx = self.config, self.index
