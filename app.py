@@ -117,11 +117,19 @@ def answer_html(ans: dict, mid: str) -> str:
         out.append(f'<div class="yc-rewrite">已理解为：{esc(ans["rewritten_query"])}</div>')
     if ans.get("notice"):
         out.append(f'<div class="yc-notice">{esc(ans["notice"])}</div>')
-    body = answer_text_html(ans.get("answer", ""), {c["n"] for c in cites}, mid)
+    ns = {c["n"] for c in cites}
+    text, lead = ans.get("answer", ""), ans.get("lead")
     if ans.get("refused"):
-        out.append(f'<div class="yc-refused"><div class="yc-refused-title">ⓘ 文件中未找到直接依据</div>{body}</div>')
+        out.append(f'<div class="yc-refused"><div class="yc-refused-title">ⓘ 文件中未找到直接依据</div>'
+                   f'{answer_text_html(text, ns, mid)}</div>')
+    elif lead and text.startswith(lead):
+        # answer first: the direct answer line in bold, the quoted clauses under it folded (open on click)
+        rest = text[len(lead):].strip("\n")
+        folded = (f'<details class="yc-evidence"><summary>依据条款</summary>{answer_text_html(rest, ns, mid)}</details>'
+                  if rest else "")
+        out.append(f'<div class="yc-answer"><div class="yc-lead">{answer_text_html(lead, ns, mid)}</div>{folded}</div>')
     else:
-        out.append(f'<div class="yc-answer">{body}</div>')
+        out.append(f'<div class="yc-answer">{answer_text_html(text, ns, mid)}</div>')
     if cites:
         head = "最接近的条款" if ans.get("refused") else "出处"
         items = []
@@ -149,6 +157,9 @@ CSS = """
 .yc-header h1 { margin: 0; font-size: 1.7rem; }
 .yc-header p { margin: .2rem 0 0; color: #667085; }
 .yc-answer, .yc-refused { line-height: 1.7; }
+.yc-lead { font-weight: 700; font-size: 1.05em; }
+details.yc-evidence { margin-top: .35rem; color: #344054; }
+details.yc-evidence > summary { cursor: pointer; color: #667085; font-size: .9em; }
 a.yc-ref { color: #1d4ed8; font-weight: 600; text-decoration: none; cursor: pointer; padding: 0 1px; }
 a.yc-ref:hover { text-decoration: underline; }
 .yc-refused { background: #f2f4f7; border: 1px solid #d0d5dd; border-left: 4px solid #98a2b3; color: #475467;

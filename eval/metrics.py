@@ -79,6 +79,39 @@ def keyword_ok(answer: str, keywords: Sequence[str]) -> bool:
     return not missing_keywords(answer, keywords)
 
 
+def lead_line(answer: str) -> str:
+    """The first non-empty line of a reply: the direct answer (issue 13), or the first quoted clause."""
+    return next((ln for ln in (answer or "").splitlines() if ln.strip()), "")
+
+
+NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# what a lead line may carry besides its claims: citation markers [n], document titles 《…》 (2024年计划部分),
+# and an ask the documents do not answer, restated in the question's words (“…2027年目标是多少”：文档中未提及)
+_NOT_CLAIMS = re.compile(r"\[\d+\]|《[^》]*》|“[^”]*”[：:]文档中未提及")
+
+
+def lead_numbers(answer: str, citations: Sequence[dict]) -> list[str]:
+    """The numbers the first line states as facts: citation markers, titles and the cited locations
+    (专栏1 第12行, 第十五章) removed first."""
+    line = unicodedata.normalize("NFKC", lead_line(answer))
+    for c in citations:
+        loc = unicodedata.normalize("NFKC", c.get("location") or "")
+        if loc:
+            line = line.replace(loc, " ")
+    return NUMBER.findall(_NOT_CLAIMS.sub(" ", line))
+
+
+def lead_faithful(answer: str, citations: Sequence[dict]) -> tuple[int, int]:
+    """(numbers of the first line that occur in some cited quote, numbers of the first line); width and
+    whitespace ignored. A number found only inside a longer one of the quote (5 in 500) does not count."""
+    nums = lead_numbers(answer, citations)
+    # whitespace removed (a number hard-wrapped 2\n025) and kept as one space (table cells: …68.04\n70…)
+    quotes = [norm_kw(c.get("quote", "")) for c in citations]
+    quotes += [_WS.sub(" ", unicodedata.normalize("NFKC", c.get("quote", ""))) for c in citations]
+    ok = sum(any(re.search(rf"(?<![\d.]){re.escape(n)}(?![\d]|\.\d)", q) for q in quotes) for n in nums)
+    return ok, len(nums)
+
+
 def citation_valid(citation: dict, corpus_texts: dict[str, str]) -> bool:
     """The quote is verbatim: ``file_text[start:end] == quote`` and the quote is a non-empty substring."""
     text = corpus_texts.get(citation.get("doc_id"))
@@ -137,6 +170,8 @@ def score_item(item: dict, ranked_texts: Sequence[str], answer: dict, corpus_tex
         "evidence_recall@10": evidence_recall(ranked_texts, evidence, K_MAX) if answerable else None,
         "refused": bool(answer.get("refused")),
         "missing_keywords": missing_keywords(answer.get("answer", ""), item.get("answer_keywords", [])),
+        "lead_keyword_ok": keyword_ok(lead_line(answer.get("answer", "")), item.get("answer_keywords", [])),
+        "lead_numbers": lead_faithful(answer.get("answer", ""), cites),
         "citations_valid": sum(citation_valid(c, corpus_texts) for c in cites),
         "citations_total": len(cites),
         "citation_hit": citation_hit(cites, evidence) if answerable else None,
@@ -186,6 +221,18 @@ def retrieval_metrics(scored: Sequence[dict]) -> dict:
             "evidence_recall@10": mean(s["evidence_recall@10"] for s in ans)}
 
 
+def lead_keyword_accuracy(ans: Sequence[dict]) -> float:
+    """Answerable items with every keyword in the first line of the reply (a refusal's first line has none)."""
+    return mean(s.get("lead_keyword_ok", False) and not s["refused"] for s in ans)
+
+
+def lead_faithfulness(scored: Sequence[dict]) -> float:
+    """Share of the numbers stated in answered first lines that occur in one of the reply's cited quotes."""
+    pairs = [s["lead_numbers"] for s in scored if not s["refused"] and s.get("lead_numbers")]
+    total = sum(n for _, n in pairs)
+    return sum(ok for ok, _ in pairs) / total if total else 1.0
+
+
 def _group(scored: Sequence[dict]) -> dict:
     """Per-type / per-document breakdown (answer metrics over answerable items when there are any)."""
     ans = [s for s in scored if s["answerable"]]
@@ -194,6 +241,7 @@ def _group(scored: Sequence[dict]) -> dict:
          "mrr@10": retrieval_metrics(ans)["mrr@10"] if ans else None,
          "keyword_accuracy": mean(s["keyword_ok"] for s in (ans or unans))}
     if ans:
+        g["lead_keyword_accuracy"] = lead_keyword_accuracy(ans)
         g["citation_hit"] = mean(s["citation_hit"] for s in ans)
         g["false_refusal_rate"] = mean(s["refused"] for s in ans)
     if unans:
@@ -218,6 +266,8 @@ def aggregate(scored: Sequence[dict]) -> dict:
         "n": len(scored),
         "retrieval": retrieval_metrics(scored),
         "answer": {"keyword_accuracy": mean(s["keyword_ok"] for s in ans),
+                   "lead_keyword_accuracy": lead_keyword_accuracy(ans),
+                   "lead_faithfulness": lead_faithfulness(scored),
                    "citation_validity": sum(s["citations_valid"] for s in scored) / n_cites if n_cites else 0.0,
                    "citation_hit": mean(s["citation_hit"] for s in ans)},
         "refusal": {"accuracy": mean(s["refused"] for s in unans),

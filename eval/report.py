@@ -25,7 +25,8 @@ def summary_table(m: dict) -> str:
     r, a, f, lat = m["retrieval"], m["answer"], m["refusal"], m["latency_ms"]
     rows = [["hit@1", r["hit@1"]], ["hit@5", r["hit@5"]], ["mrr@10", r["mrr@10"]],
             ["evidence_recall@10", r["evidence_recall@10"]],
-            ["keyword_accuracy", a["keyword_accuracy"]], ["citation_validity", a["citation_validity"]],
+            ["keyword_accuracy", a["keyword_accuracy"]], ["lead_keyword_accuracy", a["lead_keyword_accuracy"]],
+            ["lead_faithfulness", a["lead_faithfulness"]], ["citation_validity", a["citation_validity"]],
             ["citation_hit", a["citation_hit"]], ["refusal accuracy", f["accuracy"]],
             ["false_refusal_rate", f["false_refusal_rate"]],
             ["cross-document: all docs covered @5", m["cross_document"]["all_docs@5"]],
@@ -35,7 +36,9 @@ def summary_table(m: dict) -> str:
 
 
 SPLIT_ROWS = [("hit@1", ("retrieval", "hit@1")), ("hit@5", ("retrieval", "hit@5")), ("mrr@10", ("retrieval", "mrr@10")),
-              ("keyword_accuracy", ("answer", "keyword_accuracy")), ("citation_validity", ("answer", "citation_validity")),
+              ("keyword_accuracy", ("answer", "keyword_accuracy")),
+              ("lead_keyword_accuracy", ("answer", "lead_keyword_accuracy")), ("lead_faithfulness", ("answer", "lead_faithfulness")),
+              ("citation_validity", ("answer", "citation_validity")),
               ("citation_hit", ("answer", "citation_hit")), ("refusal accuracy", ("refusal", "accuracy")),
               ("false_refusal_rate", ("refusal", "false_refusal_rate")), ("off_subject_rate", ("off_subject_rate",)), ("outside_doc_rate", ("outside_doc_rate",)),
               ("ask p50 (ms)", ("latency_ms", "ask_p50"))]
@@ -56,7 +59,7 @@ def split_table(m: dict) -> str:
 
 
 def group_table(groups: dict, first: str) -> str:
-    cols = ["n", "hit@5", "mrr@10", "keyword_accuracy", "citation_hit", "false_refusal_rate", "refusal_accuracy"]
+    cols = ["n", "hit@5", "mrr@10", "keyword_accuracy", "lead_keyword_accuracy", "citation_hit", "false_refusal_rate", "refusal_accuracy"]
     return table([first] + cols, [[name] + [g.get(c) for c in cols] for name, g in groups.items()])
 
 

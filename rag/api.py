@@ -133,6 +133,8 @@ class AnswerOut(BaseModel):
     timings_ms: dict[str, float] = {}
     rewritten_query: str | None = None
     notice: str | None = None
+    lead: str | None = Field(None, description="the direct answer line the answer starts with (its values cut "
+                             "verbatim from the cited quotes); null when the answer starts with a quoted clause")
 
 
 class HitOut(BaseModel):

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Protocol
 
 from .schema import Answer, Citation
+from .answer.lead import missing_values
 
 log = logging.getLogger(__name__)
 
@@ -288,7 +289,11 @@ def synthesize(question: str, evidence: list[Citation], fallback: Answer, backen
     if problem:
         log.info("LLM reply rejected: %s", problem)
         return replace(fallback, notice=f"大模型回答未通过引用核验（{problem}），已改用抽取式回答。")
-    return replace(fallback, answer=text, citations=[c for c in evidence if c.n in used],
+    if fallback.lead and (missing := missing_values(fallback.lead, text)):
+        # the extractive answer line states the values the clauses give; a reply without them answers differently
+        log.info("LLM reply rejected: lacks %s", missing)
+        return replace(fallback, notice=f"大模型回答缺少文件给出的数值（{'、'.join(missing[:3])}），已改用抽取式回答。")
+    return replace(fallback, answer=text, citations=[c for c in evidence if c.n in used], lead=None,
                    backend=backend.name, refused=NOT_FOUND in text, notice=None,
                    timings_ms={**fallback.timings_ms, "llm": round(llm_ms, 1)})
 

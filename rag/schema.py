@@ -93,6 +93,7 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     rewritten_query: str | None = None
     notice: str | None = None
+    lead: str | None = None      # the direct answer line the reply starts with (None: it starts with a quoted clause)
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

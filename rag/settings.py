@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     min_topic: float = Field(0.35, ge=0.0, le=1.0, description="idf-weighted share of the question's terms at which a "
                              "clause counts as on its topic (for refusal notices that say what the documents do say)")
     max_quoted: int = Field(4, ge=1, le=10, description="most clauses quoted in an extractive answer")
+    answer_line: bool = Field(True, description="replies start with a one-line direct answer cut verbatim from the "
+                              "cited clauses (numbers and quoted names checked against the quotes), then the clauses")
     recent_years: int = Field(3, ge=0, le=100, description="a question that names no year or document is answered from "
                               "documents whose plan period ends no more than this many years ago (not a 1955 report)")
     llm_base_url: str = Field("http://127.0.0.1:8000/v1", description="OpenAI-compatible endpoint")

@@ -86,8 +86,14 @@ def test_several_asks_are_answered_part_by_part(fake_pipeline):
 def test_two_named_documents_are_answered_side_by_side_in_the_order_asked(fake_pipeline):
     a = fake_pipeline.ask("2024年和2025年计划分别提出要新增多少城镇就业？")
     assert not a.refused, a.answer
-    first, second = a.answer.split("\n")[:2]
-    assert "2024年计划部分" in first and "60万人" in first and first.endswith("[1]")
+    lines = a.answer.split("\n")
+    # the answer line states both sides, each labelled by its document and cited, in the order asked
+    side1, side2 = lines[0].split("；")
+    assert "2024年计划部分" in side1 and "60万人" in side1 and side1.endswith("[1]")
+    assert "2025年计划" in side2 and "65 万人" in side2 and side2.endswith("[2]")
+    # then each side's clause, quoted in the same order
+    first, second = lines[2:4]
+    assert first.startswith("根据《") and "2024年计划部分" in first and first.endswith("[1]")
     assert "2025年计划" in second and "65 万人" in second and second.endswith("[2]")
     verbatim(fake_pipeline, a)
 
@@ -95,7 +101,10 @@ def test_two_named_documents_are_answered_side_by_side_in_the_order_asked(fake_p
 def test_each_side_of_a_comparison_is_looked_for_in_its_own_document(fake_pipeline):
     a = fake_pipeline.ask("行动方案（2023—2027年）和重庆“十五五”规划纲要分别提出了什么高速公路通车里程目标？")
     assert not a.refused, a.answer
-    first, second = a.answer.split("\n")[:2]
+    side1, side2 = a.answer.split("\n")[0].split("；")
+    assert "行动方案" in side1 and "5000" in side1
+    assert "第十五个五年规划纲要" in side2 and "5700" in side2
+    first, second = a.answer.split("\n")[2:4]
     assert "行动方案" in first and "5000" in first
     assert "第十五个五年规划纲要" in second and "5700" in second
     verbatim(fake_pipeline, a)
@@ -114,6 +123,8 @@ def test_a_side_the_documents_lack_is_said_not_dropped(fake_pipeline):
     c = Check(Unit(h, 0, h.text, h.start, h.end), 1.0, True, "named", True, True, ())
     reply = ans.composer.answer(q, Verdict((c,), (), None, ()))
     assert "关于《重庆市国民经济和社会发展第十五个五年规划纲要》：文档中未提及" in reply.answer
+    # the answer line says it too, after the side that is answered
+    assert reply.answer.split("\n")[0].endswith("《重庆市国民经济和社会发展第十五个五年规划纲要》：文档中未提及")
 
 
 def test_a_later_ask_with_its_own_year_is_answered_from_that_years_document(fake_pipeline):

@@ -169,7 +169,8 @@ def test_run_and_outputs_on_fake_pipeline(fake_pipeline, tmp_path):
     res = m.aggregate(records)
     assert res["n"] == len(pick)
     assert set(res["retrieval"]) == {"hit@1", "hit@5", "mrr@10", "evidence_recall@10"}
-    assert set(res["answer"]) == {"keyword_accuracy", "citation_validity", "citation_hit"}
+    assert set(res["answer"]) == {"keyword_accuracy", "lead_keyword_accuracy", "lead_faithfulness", "citation_validity",
+                                  "citation_hit"}
     assert set(res["refusal"]) == {"accuracy", "false_refusal_rate"}
     assert set(res["latency_ms"]) == {"retrieve_p50", "retrieve_p95", "ask_p50", "ask_p95"}
     assert all({"hit@5", "keyword_accuracy"} <= set(g) for g in res["by_type"].values())
@@ -204,3 +205,27 @@ def test_off_subject_and_outside_documents():
     m = aggregate(rows)
     assert m["off_subject_rate"] == round(2 / 3, 4) and m["off_subject_n"] == 3
     assert m["outside_doc_rate"] == round(1 / 3, 4)
+
+
+def test_lead_keyword_needs_every_keyword_in_the_first_line():
+    reply = "城镇化率：2030年目标 70（2025年 68.04）[1]\n\n根据《纲要》专栏1：……70……[1]"
+    assert m.lead_line(reply).startswith("城镇化率")
+    assert m.keyword_ok(m.lead_line(reply), ["70", "68.04"])
+    assert not m.keyword_ok(m.lead_line("答案见下\n70"), ["70"])
+    scored = [{"lead_keyword_ok": True, "refused": False}, {"lead_keyword_ok": True, "refused": True},
+              {"lead_keyword_ok": False, "refused": False}]
+    assert m.lead_keyword_accuracy(scored) == 1 / 3        # a refusal's first line answers nothing
+
+
+def test_lead_faithfulness_counts_numbers_of_the_first_line_found_in_quotes():
+    cites = [{"quote": "4\n\t常住人口城镇化率（%）\n\t68.04\n\t70", "location": "第一篇 专栏1 「常住人口城镇化率（%）」"},
+             {"quote": "序号\n\t2025年\n\t2030年目标", "location": "第一篇 专栏1 表头"}]
+    # table cells: 70 is its own cell, not the tail of 68.04 70 run together
+    assert m.lead_faithful("常住人口城镇化率：2030年目标 70（2025年 68.04）[1][2]", cites) == (4, 4)
+    assert m.lead_faithful("常住人口城镇化率达到75[1]", cites) == (0, 1)
+    assert m.lead_faithful("达到7[1]", cites) == (0, 1)             # 7 is not inside 70 or 68.04
+    # titles, markers, the cited locations and an unanswered ask restated are not claims
+    assert m.lead_numbers("《2024年计划》第一篇 专栏1 表头：无[3]；“2027年目标是多少”：文档中未提及", cites) == []
+    scored = [{"refused": False, "lead_numbers": (4, 4)}, {"refused": False, "lead_numbers": (0, 1)},
+              {"refused": True, "lead_numbers": (0, 9)}]
+    assert m.lead_faithfulness(scored) == 0.8

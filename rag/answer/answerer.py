@@ -11,6 +11,7 @@ from ..scope import docs_in_scope
 from .compose import Composer
 from .decide import Decider, DecisionModel
 from .evidence import EvidenceConfig, EvidenceVerifier
+from .lead import AnswerLine
 from .question import Question, QuestionAnalyzer, TermStats
 from .rules import Slot, default_rules
 from .spelling import Speller
@@ -54,7 +55,10 @@ class Answerer:
             weak_aliases=retriever.weak, outlines=[d for d, t in retriever.titles.items() if "规划纲要" in t])
         self.verifier = verifier or EvidenceVerifier(config, index.chunks, retriever.scopes, gaz, self.home, index.lexicon)
         self.decider = decider or Decider(_decision_model())
-        self.composer = composer or Composer(config, retriever.texts, titles=retriever.titles)
+        self.composer = composer or Composer(
+            config, retriever.texts, titles=retriever.titles,
+            answer_line=AnswerLine(self.verifier.topic_spans) if settings.answer_line else None,
+            region_of=self.verifier.region_of)
         self.backend = make_backend(settings)
 
     # -- public -------------------------------------------------------------------------------

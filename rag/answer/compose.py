@@ -6,27 +6,38 @@ near-topic clauses the documents do have ("规划提到了“新机场”，但�
 """
 from __future__ import annotations
 
-from typing import Sequence
+import re
+from typing import Callable, Sequence
 
 from ..schema import Answer, Citation, Hit
 from .decide import Decision
 from .evidence import Check, EvidenceConfig, Unit, Verdict
+from .lead import AnswerLine, faithful, spans_in
 from .question import Question
 from .rules import Slot
 
 NOT_FOUND = "文档中未提及"
 GARBAGE = "请用中文描述与规划文件有关的问题，例如：“綦江到2030年城镇化率目标是多少？”"
+# a clause the answer line says whole and this long (a why/how item group) is not quoted again under it: its
+# place and [n] are (the [n] opens the verbatim quote); a shorter one is, so the evidence block reads as before
+REPEAT_CHARS = 80
 SLOT_MISSING = {Slot.NUMBER: "具体数字", Slot.TIME: "具体时间", Slot.PLACE: "具体地点", Slot.DEFINITION: "具体解释",
                 Slot.LIST: "具体清单", Slot.ENTITY: "具体名称"}
 
 
 class Composer:
+    """``answer_line``: writes the direct answer line from a verified clause (None: replies start with the
+    quoted clause, as before issue 13)."""
+
     def __init__(self, config: EvidenceConfig, texts: dict[str, str], markers: dict[str, str] | None = None,
-                 titles: dict[str, str] | None = None):
+                 titles: dict[str, str] | None = None, answer_line: AnswerLine | None = None,
+                 region_of: Callable[[Unit], str] | None = None):
         self.config = config
         self.texts = texts                  # doc_id -> original file text (quotes are cut from it)
         self.markers = markers or {}
         self.titles = titles or {}          # doc_id -> title, to name a side of a comparison the documents lack
+        self.answer_line = answer_line
+        self.region_of = region_of          # the region a clause's document is about (重庆市, 綦江区)
 
     # -- answers ----------------------------------------------------------------------------
     def pick(self, q: Question, verdict: Verdict) -> list[Unit]:
@@ -50,12 +61,36 @@ class Composer:
             if any(abs(u.start - p.start) < 5 for p in picked):
                 continue
             picked.append(u)
-        if q.slot in (Slot.LIST, Slot.DEFINITION, Slot.WHY_HOW) and best.hit.kind != "table_row":
-            whole = Unit(best.hit, best.rank, best.hit.match_text, best.hit.start, best.hit.end, best.headings, best.score)
-            if len(whole.text) <= cfg.whole_group_chars:
+        if q.slot in (Slot.LIST, Slot.DEFINITION, Slot.WHY_HOW) and best.hit.kind not in ("table_row", "glossary"):
+            whole = self._group(best)
+            if whole is not None:
                 picked[0] = whole
                 picked = [whole] + [u for u in picked[1:] if not (whole.start <= u.start and u.end <= whole.end)]
         return picked
+
+    def _group(self, best: Unit) -> Unit | None:
+        """The item group around the best sentence: the whole chunk when it is short enough, else the best
+        sentence and the ones after it up to ``whole_group_chars`` ("三是通道优势。" is a title: its reasons follow)."""
+        from ..parse import align
+
+        cfg, h = self.config, best.hit
+        text = h.match_text
+        if len(text) <= cfg.whole_group_chars:
+            return Unit(h, best.rank, text, h.start, h.end, best.headings, best.score)
+        a = text.find(best.text)
+        if a < 0:
+            return None
+        window = text[a:a + cfg.whole_group_chars]
+        cut = max((m.end() for m in re.finditer(r"[。！？!?]", window)), default=0)
+        if cut <= len(best.text):
+            return None
+        try:
+            pos = align(h.text, text)
+        except ValueError:
+            return None
+        b = a + cut
+        sub = text[a:b].rstrip()
+        return Unit(h, best.rank, sub, h.start + pos[a], h.start + pos[a + len(sub) - 1] + 1, best.headings, best.score)
 
     @staticmethod
     def _sides(q: Question, supported: Sequence[Check]):
@@ -73,13 +108,109 @@ class Composer:
         lead = self._side_units(q, picked) or picked[:1]      # a comparison states each side, in the order asked
         rest = [u for u in picked if u not in lead]
         cites = [self.citation(n, u) for n, u in enumerate(lead + rest, 1)]
-        lines = [f"根据《{u.hit.title}》{u.hit.location}：{self.display(u)}[{n}]" for n, u in enumerate(lead, 1)]
         found = {u.hit.doc_id for u in lead}         # a side of a comparison no clause supports is said, not dropped
+        check = self._check_of(verdict, picked)
+        if q.compared_docs and (len(lead) >= 2 or any(d not in found for d in q.compared_docs)):
+            # a comparison of named documents: each side labelled by its document
+            pieces = [(f"《{u.hit.title}》", u, check(u), n) for n, u in enumerate(lead, 1)]
+            pieces += [(f"《{self.titles.get(d, d)}》", None, None, None) for d in q.compared_docs if d not in found]
+        elif q.compare and len(q.subject.places) >= 2 and self.region_of is not None:
+            # 重庆和綦江分别…: each place's value, from its own clause, in the order the places are asked
+            pieces = []
+            for place in q.subject.places:
+                u = next((x for x in picked if self.region_of(x) == place or place in x.text), None)
+                pieces.append((place, u, check(u) if u is not None else None,
+                               (lead + rest).index(u) + 1 if u is not None else None))
+            if all(p[1] is None for p in pieces) or len({id(p[1]) for p in pieces if p[1] is not None}) < 2:
+                pieces = [("", u, check(u), n) for n, u in enumerate(lead, 1)]
+        else:
+            pieces = [("", u, check(u), n) for n, u in enumerate(lead, 1)]
+        direct, said = self.direct_line(q, pieces, cites)
+        lines = [direct, ""] if direct else []
+        lines += [self._evidence(u, n, id(u) in said) for n, u in enumerate(lead, 1)]
         lines += [f"关于《{self.titles.get(d, d)}》：{NOT_FOUND}相应内容。" for d in q.compared_docs if d not in found]
         if rest:
             lines += ["", "相关条款："]
-            lines += [f"- 《{u.hit.title}》{u.hit.location}：{self.display(u)}[{n}]" for n, u in enumerate(rest, len(lead) + 1)]
-        return Answer(question=q.text, answer="\n".join(lines), refused=False, citations=cites, backend="extractive")
+            lines += ["- " + self._evidence(u, n, id(u) in said, lead_word="")
+                      for n, u in enumerate(rest, len(lead) + 1)]
+        return Answer(question=q.text, answer="\n".join(lines), refused=False, citations=cites, backend="extractive",
+                      lead=direct)
+
+    def _evidence(self, u: Unit, n: int, said: bool, lead_word: str = "根据") -> str:
+        """One quoted clause; only its place when the answer line above already says the whole clause."""
+        where = f"{lead_word}《{u.hit.title}》{u.hit.location}"
+        return f"{where}[{n}]" if said else f"{where}：{self.display(u)}[{n}]"
+
+    @staticmethod
+    def _is_whole(value: str, u: Unit) -> bool:
+        from ..corpus import normalize
+
+        return re.sub(r"\W", "", normalize(value)) == re.sub(r"\W", "", normalize(u.text))
+
+    @staticmethod
+    def _check_of(verdict: Verdict, picked: Sequence[Unit]) -> Callable[[Unit], Check | None]:
+        """The verifier's check of a quoted clause; the whole clause quoted around the best sentence has the
+        best sentence's check."""
+        checks = {id(c.unit): c for c in verdict.supported}
+        best = verdict.supported[0] if verdict.supported else None
+        return lambda u: checks.get(id(u)) or (best if picked and u is picked[0] else None)
+
+    # -- the answer line ----------------------------------------------------------------------
+    def direct_line(self, q: Question, pieces: Sequence[tuple[str, Unit | None, Check | None, int | None]],
+                    cites: list[Citation]) -> tuple[str | None, set[int]]:
+        """The answer line: per piece (label, clause, its check, its citation number) the clause's value with its
+        [n]; a piece with no clause says the documents do not answer it. A 专栏 row's column years are cited
+        from the table header (appended to ``cites``). None when there is no writer or the line is not faithful.
+        Also: the ids of the clauses the line says whole (their evidence line need not repeat them)."""
+        if self.answer_line is None or not pieces:
+            return None, set()
+        out = []
+        whole: set[int] = set()
+        added: list[Citation] = []
+        for label, u, c, n in pieces:
+            if u is None:
+                out.append((label, NOT_FOUND, ""))
+                continue
+            value = self.answer_line.value(q, u, spans_in(c, u))
+            if not value:
+                return None, set()
+            if len(value) > REPEAT_CHARS and self._is_whole(value, u):
+                whole.add(id(u))
+            marks = f"[{n}]"
+            if u.hit.kind == "table_row":
+                header = self._header_citation(u, len(cites) + len(added) + 1)
+                if header is not None and not any(h.start == header.start for h in added):
+                    added.append(header)
+                if header is not None:
+                    marks += f"[{next(h.n for h in added if h.start == header.start)}]"
+            same = next((i for i, (lab, val, _) in enumerate(out) if lab == label and val == value), None)
+            if same is not None:          # two asks answered by the same words: said once, both cited
+                out[same] = (label, value, out[same][2] + marks)
+                continue
+            out.append((label, value, marks))
+        line = "；".join(f"{lab}：{val}{mk}" if lab else f"{val}{mk}" for lab, val, mk in out)
+        every = cites + added
+        claims = "；".join(f"{val}{mk}" for _, val, mk in out if mk)     # an unanswered ask's words claim nothing
+        if not faithful(claims, [c.quote for c in every], [c.location for c in every]):
+            return None, set()
+        cites.extend(added)
+        return line, whole
+
+    def _header_citation(self, u: Unit, n: int) -> Citation | None:
+        """The header of the 专栏 table a row belongs to (序号 指标名称 2025年 2030年目标 属性), found in the file
+        before the row: its years label the row's values."""
+        cells = next((tok.split("｜") for tok in u.headings.split() if "｜" in tok), None)
+        text = self.texts.get(u.hit.doc_id, "")
+        if not cells or not text:
+            return None
+        pattern = re.compile(r"\s*".join(r"\s*".join(map(re.escape, c)) for c in cells if c))
+        found = None
+        for m in pattern.finditer(text, max(0, u.start - 20000), u.start):
+            found = m
+        if found is None:
+            return None
+        return Citation(n=n, doc_id=u.hit.doc_id, title=u.hit.title, location=re.sub(r"「[^」]*」", "表头", u.hit.location),
+                        quote=text[found.start():found.end()], start=found.start(), end=found.end())
 
     @staticmethod
     def _side_units(q: Question, picked: Sequence[Unit]) -> list[Unit]:
@@ -108,10 +239,17 @@ class Composer:
             cites.append(self.citation(len(cites) + 1, u))
             return len(cites)
 
+        def number(u: Unit) -> int:
+            return next(c.n for c in cites if c.doc_id == u.hit.doc_id and c.start == u.start and c.end == u.end)
+
+        pieces: list[tuple[str, Unit | None, Check | None, int | None]] = []
+        firsts: dict[int, Unit] = {}
         for i, (part, v, d) in enumerate(answered):
             picked = self.pick(part, v)
             n = cite(picked[0])
+            firsts[id(part)] = picked[0]
             if n is not None:
+                pieces.append(("", picked[0], self._check_of(v, picked)(picked[0]), n))
                 where = f"根据《{picked[0].hit.title}》{picked[0].hit.location}：{self.display(picked[0])}[{n}]"
                 lines.append(where if i == 0 else f"关于“{part.text.rstrip('?？')}”：{where}")
             extra += picked[1:]
@@ -123,7 +261,18 @@ class Composer:
         for part, v, d, _ in results:
             if not d.answer:
                 lines.append(f"关于“{part.text.rstrip('?？')}”：{NOT_FOUND}（{self.notice(part, v, d)}）。")
-        return Answer(question=q.text, answer="\n".join(lines), refused=False, citations=cites, backend="extractive")
+        # the answer line answers each ask in the order asked, and says which the documents do not answer
+        ordered = []
+        for part, v, d, _ in results:
+            if d.answer:
+                ordered += [p for p in pieces if p[1] is firsts.get(id(part)) and p not in ordered]
+            else:
+                ordered.append((f"“{part.text.rstrip('?？')}”", None, None, None))
+        direct = self.direct_line(q, ordered, cites)[0] if any(p[1] is not None for p in ordered) else None
+        if direct:
+            lines = [direct, ""] + lines
+        return Answer(question=q.text, answer="\n".join(lines), refused=False, citations=cites, backend="extractive",
+                      lead=direct)
 
     def citation(self, n: int, u: Unit) -> Citation:
         return Citation(n=n, doc_id=u.hit.doc_id, title=u.hit.title, location=u.hit.location,

@@ -113,6 +113,8 @@ class Check:
     time: bool
     slot: bool
     specific_missing: tuple[str, ...]
+    # where in normalize(unit.text) the slot's value is (number, date, places, enumeration); () = the whole clause
+    spans: tuple[tuple[int, int], ...] = ()
 
     @property
     def supported(self) -> bool:
@@ -344,6 +346,8 @@ class EvidenceVerifier:
     def _region(self, u: Unit) -> str:
         return self._doc_region(u.hit.doc_id)
 
+    region_of = _region
+
     def aspect_of(self, u: Unit) -> set[str]:
         """What the clause states: {"actual"} (results), {"target"} (plans), or both when it cannot be told."""
         scope = self.scopes.get(u.hit.doc_id)
@@ -429,6 +433,9 @@ class EvidenceVerifier:
         if scope.start <= hi and lo <= scope.end:
             return True
         return "actual" in aspect and scope.start == hi + 1
+
+    def topic_spans(self, q: Question, t: str) -> list[tuple[int, int]]:
+        return self._topic_spans(q, t)
 
     def _topic_spans(self, q: Question, t: str, min_weight: float = 2.0) -> list[tuple[int, int]]:
         """Where the question's topic words occur in ``t`` (normalised), to tie a slot value to the topic. Words
@@ -538,9 +545,15 @@ class EvidenceVerifier:
         return False
 
     def slot(self, q: Question, u: Unit) -> bool:
+        return self.slot_spans(q, u) is not None
+
+    def slot_spans(self, q: Question, u: Unit) -> list[tuple[int, int]] | None:
+        """Where in ``normalize(u.text)`` the clause supplies what is asked (the number, date, places or the
+        enumeration found next to the topic), or None when it does not. An empty list: the whole clause
+        supplies it (a glossary entry, a 专栏 row, a why/how clause). The answer line is cut around these."""
         t = normalize(u.text)
         if q.slot is Slot.LIST and u.hit.kind in ("glossary", "table_row"):
-            return True                       # an entry or a row is what the list question names
+            return []                         # an entry or a row is what the list question names
         if self.config.place_lists and q.slot in (Slot.LIST, Slot.ENTITY) \
                 and PLACE_CATEGORY.search(q.normalized):
             # 哪些区县 / 建在哪个区: the answer is places, so the clause must name them, next to what was asked
@@ -551,40 +564,46 @@ class EvidenceVerifier:
                 near += [m.group(0) for m in TOWN_WORD.finditer(t) if m.group(0) not in near
                          and (not spans or self._near(spans, m.start(), m.end(), 20, 20))
                          and not any(a < m.end() and m.start() < b for a, b in spans)]
-            return len(near) >= (2 if q.slot is Slot.LIST else 1)
+            if len(near) < (2 if q.slot is Slot.LIST else 1):
+                return None
+            return [sp for p in near for sp in (self.place_spans(q, t, p) if p in self.gaz.regions else
+                                                [m.span() for m in re.finditer(re.escape(p), t)])]
         if q.slot is Slot.NUMBER:
             if self.focus_cover(q, u.text + " " + (u.headings if u.hit.kind == "table_row" else "")) < self.config.min_focus:
-                return False                      # numbers, but not of what is counted (公租房 for 保障性租赁住房)
+                return None                       # numbers, but not of what is counted (公租房 for 保障性租赁住房)
             if u.hit.kind == "table_row":            # the unit is in the indicator's name: 城镇化率（%）
-                return self._row_supplies(q, u.text)
+                return [] if self._row_supplies(q, u.text) else None
             spans = self._topic_spans(q, t)
             if q.known_terms and not spans:
-                return False                      # none of the asked topic's main words: its numbers are about something else
+                return None                       # none of the asked topic's main words: its numbers are about something else
             given = {m.group(1) for _, m in quantity_spans(normalize(q.normalized))} if self.config.given_numbers else set()
             found = [(c, m) for c, m in quantity_spans(t) if (not spans or self._near(spans, m.start(), m.end()))
                      and m.group(1) not in given]     # a number the question states is not its answer (2.9万个托位中…)
             if not found:
-                return False                      # a number, but not one tied to what was asked
+                return None                       # a number, but not one tied to what was asked
             found = [(c, m) for c, m in found
                      if (not self.config.counted_noun or self._counts_the_focus(q, t, c, m))
                      and (not self.config.other_kind or not self._other_kind(q, t, m, self.lexicon))]
             if not found:
-                return False                      # "创建100个示范镇村" does not count 示范县
-            return self._unit_ok(q, t, [c for c, _ in found], [m.group(2) + m.group(3)[:1] for _, m in found])
+                return None                       # "创建100个示范镇村" does not count 示范县
+            if not self._unit_ok(q, t, [c for c, _ in found], [m.group(2) + m.group(3)[:1] for _, m in found]):
+                return None
+            return [m.span() for _, m in found]
         if q.slot is Slot.TIME:
             if u.hit.kind == "table_row":
-                return False                      # its years label the columns (2025年：…｜2030年目标：…)
+                return None                       # its years label the columns (2025年：…｜2030年目标：…)
             spans = self._topic_spans(q, t)
             dates = DAY_IN_TEXT if DAY_ASKED.search(q.normalized) else MONTH_IN_TEXT if MONTH_ASKED.search(q.normalized) \
                 else DATE_IN_TEXT
             given = {str(y) for y in q.timeframe.years}
-            return any((not spans or self._near(spans, m.start(), m.end(), 40, 40))
-                       and not (given and re.sub(r"\D", "", m.group(0)) in given)    # the year asked about is no answer
-                       for m in dates.finditer(t))
+            found = [m.span() for m in dates.finditer(t)
+                     if (not spans or self._near(spans, m.start(), m.end(), 40, 40))
+                     and not (given and re.sub(r"\D", "", m.group(0)) in given)]    # the year asked about is no answer
+            return found or None
         if q.slot is Slot.PLACE:
             topic = self._topic_spans(q, t)
             if q.known_terms and not topic:
-                return False                      # no word of what is asked: its places are other things'
+                return None                       # no word of what is asked: its places are other things'
             spans = self._anchor_spans(q, t) or topic   # by 银河桥水库, not by any 水库
             named = self.names_places(q, t)
             # 哪个区/县/城市 asks a region by name; a 示范区 or 经济区 is no answer, and the asked thing is not its own place
@@ -592,26 +611,28 @@ class EvidenceVerifier:
                 [m.span() for m in PLACE_WORD.finditer(t) if not any(a < m.end() and m.start() < b for a, b in topic)]
             for p in named:
                 places += self.place_spans(q, t, p)
-            return any(not spans or self._near(spans, a, b, 25, 25)
-                       or (self._same_segment(t, spans, a) and self._near(spans, a, b, 30, 30)) for a, b in places)
+            found = [(a, b) for a, b in places if not spans or self._near(spans, a, b, 25, 25)
+                     or (self._same_segment(t, spans, a) and self._near(spans, a, b, 30, 30))]
+            return found or None
         if q.slot is Slot.LIST:
             spans = self._topic_spans(q, t)
             if q.known_terms and not spans:
-                return False
+                return None
             anchors = self._anchor_spans(q, t) or spans
             pattern = PAIR if ASKS_TWO.search(q.normalized) else None
             for pat in (ENUMERATION, pattern) if pattern else (ENUMERATION,):
                 for m in pat.finditer(t):
                     if (not spans or self._listed_by(t, anchors, m)) and not self._figures_listed(t, m):
-                        return True
-            return False
+                        return [m.span()]
+            return None
         if q.slot is Slot.DEFINITION:
             if u.hit.kind == "glossary":
-                return True
+                return []
             named = [x for x in q.terms if x.specific] or [x for x in q.terms if x.text in q.focus and x.known
                                                             and x.weight >= DEFINIENDUM_IDF]
-            return bool(named) and any(has(t, f) for x in named for f in x.forms)   # 两久项目指啥: “两久”项目…
-        return True
+            ok = bool(named) and any(has(t, f) for x in named for f in x.forms)   # 两久项目指啥: “两久”项目…
+            return [] if ok else None
+        return []
 
     @staticmethod
     def _other_kind(q: Question, t: str, m: re.Match, lexicon=None) -> bool:
@@ -706,8 +727,9 @@ class EvidenceVerifier:
                                 if not any(has(context, f) for t in q.terms if t.text == m for f in t.forms))
         cfg = self.config
         via = self.subject(q, u) if cfg.check_subject else "home"
+        spans = self.slot_spans(q, u) if cfg.check_slot else []
         return Check(u, self.coverage(q, u.text, u.headings), bool(via), via, self.time(q, u) if cfg.check_time else True,
-                     self.slot(q, u) if cfg.check_slot else True, missing)
+                     spans is not None, missing, tuple(spans or ()))
 
     def run(self, q: Question, hits: Sequence[Hit], dense: Sequence[float] = ()) -> Verdict:
         cfg = self.config

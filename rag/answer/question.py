@@ -583,7 +583,9 @@ class QuestionAnalyzer:
             terms = self.terms_of(a, subject)
             query = a
             prev = parts[-1] if parts else None
-            if prev and (sum(t.known for t in terms) < 2 or re.search(r"又|那|这个|其中|它|呢[?？]?$|同样|相应", a)
+            # the words of a document's name (行动方案, 规划纲要) say where, not what: "行动方案定的2027年目标是多少？"
+            own_topic = sum(t.known and t.text not in self.title_words for t in terms)
+            if prev and (own_topic < 2 or re.search(r"又|那|这个|其中|它|呢[?？]?$|同样|相应", a)
                          # no name of its own: the name before is still what it asks about (…新区有多大？包括哪些乡镇？)
                          or (not any(t.specific for t in terms) and any(t.specific for t in prev.terms))):
                 query = f"{prev.query} {a}"

@@ -18,6 +18,13 @@
 
   function scrollDown() { log.scrollTop = log.scrollHeight; }
 
+  /* a reply taller than the log is shown from its top (the answer line), not scrolled past to its end */
+  function showReply(bubble) {
+    var row = bubble.parentNode || bubble;
+    if (row.offsetHeight > log.clientHeight) log.scrollTop = row.offsetTop - log.offsetTop;
+    else scrollDown();
+  }
+
   function cjkish(ch) { return !!ch && (ch.charCodeAt(0) > 0x2e80 || "“”‘’".indexOf(ch) >= 0); }
 
   /* Same tidying as app.py: table cells ("\n\t") -> " ｜ ", hard wraps between CJK characters joined. */
@@ -114,14 +121,26 @@
     var ns = (ans.citations || []).map(function (c) { return c.n; });
     if (ans.rewritten_query) bubble.appendChild(el("div", "yc-rewrite", "已理解为：" + ans.rewritten_query));
     if (ans.notice) bubble.appendChild(el("div", "yc-notice", ans.notice));
-    var body = answerText(ans.answer || "", ns, bubble);
+    var text = ans.answer || "", lead = ans.lead;
     if (ans.refused) {
       var box = el("div", "yc-refused");
       box.appendChild(el("div", "yc-refused-title", "ⓘ 文件中未找到直接依据"));
-      box.appendChild(body);
+      box.appendChild(answerText(text, ns, bubble));
       bubble.appendChild(box);
+    } else if (lead && text.indexOf(lead) === 0) {
+      /* answer first: the direct answer line in bold, the quoted clauses under it folded */
+      var first = answerText(lead, ns, bubble);
+      first.className += " yc-lead";
+      bubble.appendChild(first);
+      var rest = text.slice(lead.length).replace(/^\n+/, "");
+      if (rest) {
+        var ev = el("details", "yc-evidence");
+        ev.appendChild(el("summary", null, "依据条款"));
+        ev.appendChild(answerText(rest, ns, bubble));
+        bubble.appendChild(ev);
+      }
     } else {
-      bubble.appendChild(body);
+      bubble.appendChild(answerText(text, ns, bubble));
     }
     if (ns.length) {
       var cites = el("div", "yc-cites");
@@ -182,10 +201,11 @@
       })
       .then(function (ans) {
         history.push({role: "user", content: q}, {role: "assistant", content: ans.answer});
-        typeOut(bubble, ans.answer, function () {
+        /* the answer line is typed out (the clauses follow folded); without one, the whole reply */
+        typeOut(bubble, ans.lead && !ans.refused ? ans.lead : ans.answer, function () {
           renderAnswer(bubble, ans);
           bubble.setAttribute("data-state", "done");
-          scrollDown();
+          showReply(bubble);
         });
       })
       .catch(function (err) {

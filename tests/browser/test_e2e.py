@@ -252,6 +252,29 @@ def test_chat_follow_up_refusal_and_escaping(page, app_url):
     assert page.locator("#yc-chat img[src='x']").count() == 0
 
 
+Q_RATE = "綦江2030年城镇化率目标是多少？"      # a 专栏 row: the answer line says 70 with the column year
+
+
+def test_chat_answer_line_first_and_its_ref_opens_the_quote(page, app_url, shots):
+    page.goto(app_url + "/")
+    page.wait_for_selector("#yc-input textarea")
+    ask_chat(page, Q_RATE)
+    answer = page.locator("#yc-chat .yc-answer").last
+    lead = answer.locator(".yc-lead")
+    assert answer.evaluate("e => e.firstElementChild.className") == "yc-lead"      # the answer line comes first
+    assert "70" in lead.inner_text() and "2030年目标" in lead.inner_text()
+    assert int(lead.evaluate("e => getComputedStyle(e).fontWeight")) >= 700           # in bold
+    evidence = answer.locator("details.yc-evidence")
+    assert evidence.count() == 1 and evidence.get_attribute("open") is None           # the clauses folded under it
+    lead.locator("a.yc-ref", has_text="[1]").click()
+    opened = page.locator("#yc-chat details.yc-cite[open]")
+    opened.first.wait_for()
+    assert "常住人口城镇化率" in opened.first.locator("mark.yc-quote").inner_text()
+    evidence.locator("summary").click()                                               # unfolds on click
+    assert "根据《" in evidence.inner_text()
+    page.screenshot(path=str(shots / "screenshot-answer-line.png"))
+
+
 # ------------------------------------------------------------------ widget on another origin
 def widget_ask(frame, question: str | None = None):
     n = frame.locator(".yc-bot .yc-bubble[data-state]").count()
@@ -322,3 +345,30 @@ def test_non_allowed_origin_is_refused(page, app_url, hosts):
         } catch (e) { return 'blocked: ' + e.name; }
     }""", app_url)
     assert outcome.startswith("blocked"), outcome
+
+
+def test_widget_answer_line_on_screen_at_phone_width(browser, app_url, shots):
+    """At 390x844, where citizens ask: after a long reply arrives, its answer line is in view without scrolling
+    back up through the quoted clauses, and its [1] opens the quote it cites."""
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = ctx.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        page.goto(app_url + "/widget")
+        frame = page.main_frame
+        frame.locator("#yc-q").wait_for()
+        widget_ask(frame, "重庆咋解决看病难？")             # earlier turns fill the log
+        bubble = widget_ask(frame, "綦江区如何推进渝黔合作先行示范区建设？")     # a why/how reply: a long item group
+        lead = bubble.locator(".yc-lead")
+        assert lead.count() == 1 and bubble.evaluate("e => e.querySelector('.yc-lead') !== null")
+        box, log = lead.bounding_box(), page.locator("#yc-log, .yc-log").first.bounding_box()
+        assert box and log and log["y"] - 1 <= box["y"] and box["y"] + 20 <= log["y"] + log["height"], (box, log)
+        assert bubble.locator("details.yc-evidence").get_attribute("open") is None
+        lead.locator("button.yc-ref").first.click()
+        cite = bubble.locator("details.yc-cite[open]")
+        cite.wait_for()
+        n = lead.locator("button.yc-ref").first.inner_text().strip("[]")
+        assert cite.get_attribute("data-n") == n and cite.locator("mark.yc-quote").count() == 1
+        page.screenshot(path=str(shots / "screenshot-widget-phone.png"))
+    finally:
+        ctx.close()

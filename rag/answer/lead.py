@@ -1,0 +1,234 @@
+"""The answer line: one line that says the answer, cut from the verified clauses, before the clauses themselves.
+
+Nothing here is generated: every piece of the line is a verbatim segment of a cited clause (the segment that holds
+the value the verifier found for the question's slot), a 专栏 row's cells, or a glossary entry. ``faithful`` then
+checks the finished line the way ``eval`` scores it: every number and every quoted name must occur in one of the
+cited quotes; a line that fails is not shown (the reply starts with the quoted clause, as before).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from ..corpus import normalize
+from .evidence import YEAR_IN_TEXT, Check, Unit
+from .question import Question
+from .rules import Slot
+
+# segment ends: a value is stated between two of these (a 、 list stays whole)
+SEG_END = re.compile(r"[，,；;。！!？?]")
+SENTENCE_END = re.compile(r"[。；;！!？?]")
+# a short segment that only dates or frames the next one: "到2030年，" "其中，" "“十五五”时期，"
+LEAD_IN = re.compile(r"^\s*(?:到|至|截至|力争到|预计到|其中|同时|此外|全年|今年|明年)?\s*(?:(?:19|20)\d{2}\s*年(?:底|末)?|"
+                     r"“?[十][四五六]五”?(?:时期|期间|末)?)?\s*(?:其中|前|底|末)?\s*$")
+NUMBER = re.compile(r"\d+(?:\.\d+)?")
+QUOTED = re.compile(r"[“\"]([^”\"]{1,20})[”\"]")
+_NOT_CLAIMS = re.compile(r"\[\d+\]|《[^》]*》")
+ITEM_MARK = re.compile(r"^\s*(?:[一二三四五六七八九十]{1,3}是|[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}\s*[．.、])")
+
+
+@dataclass(frozen=True)
+class LeadConfig:
+    max_chars: int = 160          # an answer line longer than this is cut at a segment end
+    head_chars: int = 40          # why/how and list items: each item's opening phrase up to this long
+    max_items: int = 8
+    whole_chars: int = 600        # why/how, definition and list answers: the whole clause up to this long
+
+    def __post_init__(self):
+        if self.max_chars < 20 or self.head_chars < 8 or self.max_items < 1:
+            raise ValueError("LeadConfig: max_chars >= 20, head_chars >= 8, max_items >= 1")
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or ""))
+
+
+def faithful(line: str, quotes: Sequence[str], locations: Sequence[str] = ()) -> bool:
+    """Every number (a whole number, not inside a longer one) and every quoted name of ``line`` occurs in one of
+    ``quotes``; citation markers, 《titles》 and the cited ``locations`` (专栏1, 第十五章) are not claims."""
+    text = unicodedata.normalize("NFKC", line)
+    for loc in locations:
+        if loc:
+            text = text.replace(unicodedata.normalize("NFKC", loc), " ")
+    text = _NOT_CLAIMS.sub(" ", text)
+    # cells and hard wraps: with whitespace kept as one space (…68.04 70…) and removed (a number wrapped 2\n025)
+    qs = [_norm(q) for q in quotes] + [re.sub(r"\s+", " ", unicodedata.normalize("NFKC", q)) for q in quotes]
+    for n in NUMBER.findall(text):
+        pat = re.compile(rf"(?<![\d.]){re.escape(n)}(?![\d]|\.\d)")
+        if not any(pat.search(q) for q in qs):
+            return False
+    return all(any(_norm(name) in q for q in qs) for name in QUOTED.findall(text))
+
+
+def slot_values(line: str) -> list[str]:
+    """The values an answer line states (numbers other than years, quoted names), for checking that another
+    wording of the answer (an LLM's) states them too."""
+    text = _NOT_CLAIMS.sub(" ", unicodedata.normalize("NFKC", line))
+    text = re.sub(r"“[^”]*”[：:]文档中未提及", " ", text)
+    nums = [m.group(0) for m in NUMBER.finditer(text) if not re.match(r"\s*年", text[m.end():m.end() + 2])]
+    return list(dict.fromkeys(nums + QUOTED.findall(text)))
+
+
+def missing_values(line: str, reply: str) -> list[str]:
+    """The values of ``line`` that ``reply`` does not state (width and whitespace ignored)."""
+    r = _norm(reply)
+    out = []
+    for v in slot_values(line):
+        pat = rf"(?<![\d.]){re.escape(_norm(v))}(?![\d]|\.\d)" if NUMBER.fullmatch(v) else re.escape(_norm(v))
+        if not re.search(pat, r):
+            out.append(v)
+    return out
+
+
+class AnswerLine:
+    """``topic_spans(q, t)``: where the question's topic words are in a normalised text (the verifier's)."""
+
+    def __init__(self, topic_spans: Callable[[Question, str], list[tuple[int, int]]], config: LeadConfig | None = None):
+        self.topic_spans = topic_spans
+        self.config = config or LeadConfig()
+
+    def value(self, q: Question, unit: Unit, spans: Sequence[tuple[int, int]] = ()) -> str:
+        """What the clause says the answer is, for the question's slot ('' when nothing shorter than the clause fits)."""
+        if unit.hit.kind == "table_row":
+            return self.row(q, unit.text)
+        if unit.hit.kind == "glossary":
+            return self.entry(unit.text)
+        text = unit.text
+        src = text if len(normalize(text)) == len(text) else normalize(text)
+        if q.slot is Slot.LIST and spans:
+            return self.listed(q, src, spans)
+        if spans:
+            return self.segments(q, src, spans)
+        if q.slot in (Slot.WHY_HOW, Slot.DEFINITION, Slot.LIST):
+            # the reasons or measures are the whole item group: a line of item heads drops most of them
+            # (golden dev why_how: heads 0.20 of items with every keyword in the line, the whole clause 0.74)
+            return src.strip() if len(src) <= self.config.whole_chars else self.heads(src)
+        return self.cut(src)
+
+    # -- pieces -----------------------------------------------------------------------------
+    def segments(self, q: Question, src: str, spans: Sequence[tuple[int, int]]) -> str:
+        """The segments (between ，；。) holding the spans, each widened to the topic word it is about and to a
+        short lead-in that dates it ("到2030年，"), in text order, gaps shown as ……"""
+        t = normalize(src)
+        bounds = [0] + [m.end() for m in SEG_END.finditer(t)] + [len(t)]
+        topic = self.topic_spans(q, t)
+
+        def seg(pos: int) -> int:                 # index i of the segment bounds[i]..bounds[i+1] holding pos
+            return max(i for i in range(len(bounds) - 1) if bounds[i] <= pos)
+
+        picked: list[tuple[int, int]] = []
+        for a, b in sorted(spans):
+            i, j = seg(a), seg(max(a, b - 1))
+            if topic and not any(bounds[i] <= x < bounds[j + 1] for x, _ in topic):
+                # the value's segment does not name what it is (…，达到70%): widen back to the nearest topic word
+                before = [x for x, _ in topic if x < bounds[i]]
+                if before and bounds[i] - before[-1] <= 60:
+                    i = seg(before[-1])
+            while i > 0 and LEAD_IN.match(t[bounds[i - 1]:bounds[i]].rstrip("，,；;。 ")):
+                i -= 1
+            if q.slot is Slot.NUMBER:
+                # the figures stated right after it in the same sentence (…8000亿元，从业人员新增30万人): a
+                # question often asks two of them at once (golden dev: 5 of 13 number lines missing a keyword)
+                while (j + 2 < len(bounds) and t[bounds[j + 1] - 1:bounds[j + 1]] in "，," and re.search(r"\d", t[bounds[j + 1]:bounds[j + 2]])
+                       and bounds[j + 2] - bounds[i] <= self.config.max_chars):
+                    j += 1
+            picked.append((bounds[i], bounds[j + 1]))
+        merged: list[list[int]] = []
+        for a, b in sorted(picked):
+            if merged and a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        parts = [src[a:b].strip().rstrip("，,；;。") for a, b in merged]
+        return self._fit("……".join(p for p in parts if p))
+
+    def listed(self, q: Question, src: str, spans: Sequence[tuple[int, int]]) -> str:
+        """A list: the 、 enumeration's segment, or for 一是/二是/（一） items each item's opening phrase, from
+        the first item on."""
+        t = normalize(src)
+        a = min(x for x, _ in spans)
+        if not re.match(r"[、；;]", t[a:a + 1]):          # 一是… （一）… : the items follow, sentence by sentence
+            start = max((m.end() for m in SEG_END.finditer(t, 0, a)), default=0)
+            intro = t[max(0, start - 1):a]
+            if "：" in intro or ":" in intro:
+                start = a
+            return self.heads(src[start:])
+        return self.segments(q, src, spans)
+
+    def heads(self, src: str) -> str:
+        """A why/how or list clause by its items: each sentence's (or 一是/二是 item's) opening phrase."""
+        cfg = self.config
+        parts = [p.strip() for p in re.split(r"[。；;！!？?]|(?=[一二三四五六七八九十]是)", src) if p.strip()]
+        if len(parts) <= 1:
+            return self.cut(src)
+        heads = []
+        for p in parts[: cfg.max_items]:
+            first = SEG_END.split(p)[0].strip() if len(p) > cfg.head_chars else p
+            if len(first) < 6 and len(p) > len(first):      # 一是，… / 其中，…: keep the next phrase too
+                first = p[: cfg.head_chars]
+            if len(first) > 2 * cfg.head_chars:             # a long phrase: cut after an item of its 、 list
+                cut = max((m.start() for m in re.finditer("、", first, 0, 2 * cfg.head_chars)), default=2 * cfg.head_chars)
+                first = first[:cut] + "等"
+            heads.append(first)
+        return self._fit("；".join(heads))
+
+    def row(self, q: Question, row: str) -> str:
+        """A 专栏 row as 'indicator：asked column value（other columns）'; the 属性 column is left out."""
+        cells = [c.strip() for c in row.split("｜") if c.strip()]
+        if len(cells) < 2:
+            return row
+        name, values = cells[0], [c for c in cells[1:] if not c.startswith("属性")]
+        years = [str(y) for y in q.timeframe.years]
+
+        def rank(cell: str) -> int:
+            label = cell.partition("：")[0]
+            if years and any(y in label for y in years):
+                return 0
+            if not years and q.timeframe.aspect != "actual" and "目标" in label:
+                return 0
+            return 1
+
+        ordered = sorted(values, key=rank)
+        show = lambda c: c.replace("：", " ", 1)  # noqa: E731 -- "2030年目标：75左右" -> "2030年目标 75左右"
+        first, rest = show(ordered[0]), [show(c) for c in ordered[1:]]
+        return f"{name}：{first}" + (f"（{'；'.join(rest)}）" if rest else "")
+
+    def entry(self, text: str) -> str:
+        """A glossary entry as 'term：explanation' (its number 3． left out), the explanation cut to fit."""
+        text = ITEM_MARK.sub("", text.strip(), count=1)
+        m = re.search(r"[。：:]", text)
+        cap = self.config.whole_chars            # an entry is said whole: the explanation is the answer
+        if not m or m.start() > 40:
+            return self._fit(text, cap)
+        term, body = text[: m.start()].strip(), text[m.end():].strip()
+        return self._fit(f"{term}：{body}", cap) if body else self._fit(term, cap)
+
+    def cut(self, text: str) -> str:
+        """The text up to its first sentence end, when that is long enough to say something."""
+        text = text.strip()
+        m = re.search(r"[。；;]", text)
+        first = text[: m.start()] if m and m.start() >= 12 else text
+        return self._fit(first)
+
+    def _fit(self, text: str, cap: int | None = None) -> str:
+        cap = cap or self.config.max_chars
+        if len(text) <= cap:
+            return text
+        cut = max((m.start() for m in SEG_END.finditer(text, 0, cap)), default=cap)
+        return text[:cut] + "……"
+
+    @staticmethod
+    def years_in(text: str) -> set[str]:
+        return {m.group(1) for m in YEAR_IN_TEXT.finditer(normalize(text))}
+
+
+def spans_in(check: Check | None, unit: Unit) -> tuple[tuple[int, int], ...]:
+    """The check's slot spans moved into ``unit`` (the whole clause quoted around the checked sentence)."""
+    if check is None or not check.spans:
+        return ()
+    if check.unit is unit:
+        return check.spans
+    off = normalize(unit.text).find(normalize(check.unit.text))
+    return tuple((a + off, b + off) for a, b in check.spans) if off >= 0 else ()

@@ -1,0 +1,98 @@
+"""The answer line on its own (rag/answer/lead.py): values cut from hand-made clauses for questions analysed by
+the product's analyzer; then the composer's line on real verdicts of the fake pipeline (the first line of the
+reply, its citations, the table header cited for a row's column years, the fall-back when a line is unfaithful)."""
+import re
+
+import pytest
+
+from rag.answer.evidence import Unit
+from rag.answer.lead import AnswerLine, LeadConfig, faithful
+from rag.corpus import normalize
+from rag.schema import Hit
+
+
+def unit(text, kind="paragraph"):
+    h = Hit(doc_id="d", title="d", location="第一章", text=text, start=0, end=len(text), score=1.0, kind=kind,
+            match_text=text)
+    return Unit(h, 0, text, 0, len(text))
+
+
+def span(text, part):
+    a = normalize(text).index(normalize(part))
+    return [(a, a + len(part))]
+
+
+@pytest.fixture(scope="module")
+def qa(fake_pipeline):
+    return fake_pipeline.answerer.analyzer
+
+
+@pytest.fixture(scope="module")
+def line(fake_pipeline):
+    return AnswerLine(fake_pipeline.answerer.verifier.topic_spans)
+
+
+def test_a_table_row_answers_with_the_asked_column_first(qa, line):
+    row = unit("常住人口城镇化率（%）｜2025年：68.04｜2030年目标：70｜属性：预期性", "table_row")
+    assert line.value(qa.run("綦江2030年城镇化率目标是多少？", []), row) == "常住人口城镇化率（%）：2030年目标 70（2025年 68.04）"
+    assert line.value(qa.run("綦江2025年城镇化率是多少？", []), row) == "常住人口城镇化率（%）：2025年 68.04（2030年目标 70）"
+
+
+def test_a_number_is_said_by_its_segment_with_the_topic_and_the_date_that_frames_it(qa, line):
+    text = "到2030年，全区常住人口城镇化率达到70%，森林覆盖率保持稳定。"
+    q = qa.run("綦江城镇化率要达到多少？", [])
+    assert line.value(q, unit(text), span(text, "70%")) == "到2030年，全区常住人口城镇化率达到70%"
+
+
+def test_a_number_carries_the_figures_stated_right_after_it(qa, line):
+    text = "软件和信息服务业主营业务收入达到8000亿元，从业人员新增30万人。加快建设软件名城。"
+    q = qa.run("软件业收入要达到多少？从业人员呢？", [])
+    assert line.value(q, unit(text), span(text, "8000亿元")) == "软件和信息服务业主营业务收入达到8000亿元，从业人员新增30万人"
+
+
+def test_a_glossary_entry_is_term_then_explanation_without_its_number(qa, line):
+    text = "3．“33618”现代制造业集群体系。第1个“3”，指聚力打造3大主导产业集群。"
+    v = line.value(qa.run("“33618”是啥？", []), unit(text, "glossary"))
+    assert v == "“33618”现代制造业集群体系：第1个“3”，指聚力打造3大主导产业集群。"
+
+
+def test_why_how_says_the_whole_item_group_and_a_long_one_by_its_items(qa, line):
+    text = "一是强化就业优先政策。二是健全就业公共服务体系。三是加强困难群体就业兜底帮扶。"
+    q = qa.run("重庆怎么稳就业？", [])
+    assert line.value(q, unit(text)) == text
+    short = AnswerLine(line.topic_spans, LeadConfig(whole_chars=20))
+    assert short.value(q, unit(text)) == "一是强化就业优先政策；二是健全就业公共服务体系；三是加强困难群体就业兜底帮扶"
+
+
+def test_faithful_needs_every_number_and_quoted_name_in_a_quote():
+    quotes = ["城镇新增就业60万人以上", "打造“33618”现代制造业集群体系"]
+    assert faithful("城镇新增就业60万人以上[1]", quotes)
+    assert not faithful("城镇新增就业65万人[1]", quotes)
+    assert not faithful("新增6万人[1]", quotes)                      # 6 only inside 60
+    assert not faithful("打造“416”科技创新布局[2]", quotes)
+    assert faithful("《2024年计划》专栏1：打造“33618”[2]", quotes, ["专栏1"])   # titles, locations are not claims
+
+
+def test_the_reply_starts_with_the_answer_line_then_the_quoted_clause(fake_pipeline):
+    a = fake_pipeline.ask("綦江2030年城镇化率目标是多少？")
+    assert not a.refused
+    first, blank, evidence = a.answer.split("\n")[:3]
+    assert "70" in first and "2030年目标" in first and re.search(r"\[\d+\]$", first) and blank == ""
+    assert evidence.startswith("根据《")
+    # the column years come from the table header, cited verbatim after the row
+    header = next(c for c in a.citations if c.location.endswith("表头"))
+    assert "2030年" in header.quote and f"[{header.n}]" in first
+    texts = {d.doc_id: d.text for d in fake_pipeline.corpus.documents}
+    assert all(texts[c.doc_id][c.start:c.end] == c.quote for c in a.citations)
+
+
+def test_without_a_faithful_line_the_reply_starts_with_the_quote(fake_pipeline, monkeypatch):
+    ans = fake_pipeline.answerer
+    q = ans.analyze("綦江2030年城镇化率目标是多少？")
+    hits, signals = ans.retrieve(q, 6)
+    verdict = ans.verifier.run(q, hits, signals.get("dense", ()))
+    assert not ans.composer.answer(q, verdict).answer.startswith("根据《")
+    # no table header to cite the column years (2030年目标) from: the line would state numbers no quote holds
+    monkeypatch.setattr(type(ans.composer), "_header_citation", lambda self, u, n: None)
+    fallback = ans.composer.answer(q, verdict)
+    assert fallback.answer.startswith("根据《") and "70" in fallback.answer.split("\n")[0]
