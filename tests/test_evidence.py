@@ -185,6 +185,24 @@ def test_another_document_s_glossary_explains_a_name_the_named_document_uses(ver
     assert verifier.subject(q, verifier.units([hit("cq-plan", "迭代实施“四千行动”。")])[0]) == ""
 
 
+def test_a_district_s_glossary_explains_a_name_the_city_s_document_uses(verifier, qa):
+    # the 2024 city report names “141”; 綦江's glossary explains it (a place within the city) -- 上海's would not
+    q = qa.run("2024年计划里说要推进“141”基层智治体系，这个“141”到底指的啥？", [])
+    assert verifier.subject(q, verifier.units([hit("qj-plan", "“141”基层智治体系。又称……", kind="glossary")])[0]) == "region"
+    assert verifier.subject(q, verifier.units([hit("sh-2026", "“141”基层智治体系。又称……", kind="glossary")])[0]) == ""
+
+
+def test_a_glossary_entry_explains_the_code_a_list_question_quotes(verifier, qa):
+    # a list question about a quoted code is answered by the entry for that code (it lists the members), so the
+    # entry gets the glossary bonus as a definition question's entry does; another code's entry does not
+    entry = verifier.units([hit("cq-plan", "3．“33618”现代制造业集群体系。第1个“3”，指……", kind="glossary")])[0]
+    other = verifier.units([hit("cq-plan", "4．“416”科技创新布局。指……", kind="glossary")])[0]
+    listing = qa.run("“33618”里的3大主导产业集群是哪些？", [])
+    assert verifier._explains(listing, entry) and not verifier._explains(listing, other)
+    assert not verifier._explains(qa.run("“33618”集群有多少个？", []), entry)
+    assert verifier._explains(qa.run("“416”是什么意思？", []), other)
+
+
 def test_a_list_must_be_of_what_is_asked(verifier, qa):
     # the enumeration two segments on lists something else; "A和B" alone lists nothing
     assert not check(verifier, qa, "240小时过境免签政策哪些国家的人能用？", hit(

@@ -96,3 +96,12 @@ def test_without_a_faithful_line_the_reply_starts_with_the_quote(fake_pipeline, 
     monkeypatch.setattr(type(ans.composer), "_header_citation", lambda self, u, n: None)
     fallback = ans.composer.answer(q, verdict)
     assert fallback.answer.startswith("根据《") and "70" in fallback.answer.split("\n")[0]
+
+
+def test_slot_values_and_what_a_reply_lacks():
+    from rag.answer.lead import missing_values, slot_values
+
+    line = "常住人口城镇化率（%）：2030年目标 70（2025年 68.04）[1][2]；“2027年呢”：文档中未提及"
+    assert slot_values(line) == ["70", "68.04"]            # years label, markers cite, an unanswered ask claims nothing
+    assert missing_values(line, "綦江2030年城镇化率目标为70%[1]") == ["68.04"]
+    assert missing_values("收入比缩至1.9:1[1]", "收入比目标见[1]") == ["1.9", "1"]     # [1] is a marker, not a 1

@@ -288,3 +288,13 @@ def test_llama_cpp_chat_interface(tmp_path, monkeypatch):
     deltas: list[str] = []
     ans = synthesize(QUESTION, EVIDENCE, fallback(), b, stream_cb=deltas.append)
     assert ans.backend == "llama-cpp" and ans.answer == GOOD and deltas == ["綦江", GOOD[2:]]
+
+
+def test_reply_must_state_the_answer_lines_values(backend):
+    """The extractive answer line says 70%; an LLM reply that does not state 70 is not shown (GOOD does)."""
+    with_line = lambda lead: Answer(question=QUESTION, answer=f"{lead}[1]\n\n根据…：力争常住人口城镇化率达到70%[1]",  # noqa: E731
+                                    refused=False, citations=EVIDENCE[:1], lead=f"{lead}[1]")
+    ok = synthesize(f"{QUESTION} scenario:good", EVIDENCE, with_line("力争常住人口城镇化率达到70%"), backend)
+    assert ok.backend == "openai" and ok.lead is None            # the LLM's text has no extractive line of its own
+    off = synthesize(f"{QUESTION} scenario:good", EVIDENCE, with_line("城乡居民收入比缩至1.9:1"), backend)
+    assert off.backend == "extractive" and "1.9" in off.notice and off.lead == "城乡居民收入比缩至1.9:1[1]"

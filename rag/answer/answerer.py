@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from functools import lru_cache
 
+from ..lexicon import match_glossary
 from ..retrieve import Retriever
 from ..schema import Answer, Citation, Hit
 from ..scope import docs_in_scope
@@ -69,9 +70,10 @@ class Answerer:
         """The documents the question may be answered from (its subject), within the user's filter."""
         gaz = self.retriever.gazetteer
         docs = docs_in_scope(q.subject.places, q.subject.docs, self.retriever.scopes, gaz, self.home)
-        if q.slot is Slot.DEFINITION and q.subject.docs:      # a term one document uses, another's glossary explains
+        if q.subject.docs:      # a term one document uses, another's glossary explains
+            explains = {e.doc_id for e in match_glossary(q.normalized, self.retriever.index.glossary)}
             docs += [d for d in docs_in_scope(q.subject.places, (), self.retriever.scopes, gaz, self.home)
-                     if d not in docs]
+                     if d not in docs and (q.slot is Slot.DEFINITION or d in explains)]
         if q.timeframe.empty and not q.subject.docs:     # no year, no named document: today's plans, not 1955's
             recent = self.analyzer.this_year - self.settings.recent_years
             docs = [d for d in docs if (sc := self.retriever.scopes.get(d)) is None or sc.end is None or sc.end >= recent]

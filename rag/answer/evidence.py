@@ -323,8 +323,10 @@ class EvidenceVerifier:
         if q.subject.docs and not q.subject.places:
             if u.hit.doc_id in q.subject.docs:
                 return "named"
-            if u.hit.kind == "glossary" and any(self._doc_region(d) == region for d in q.subject.docs):
-                return "region"            # the city plan's glossary explains a name the action plan uses (“四千行动”)
+            if u.hit.kind == "glossary" and any(self.gaz.is_within(region, self._doc_region(d)) for d in q.subject.docs):
+                # the city plan's glossary explains a name the action plan uses (“四千行动”); a district's explains
+                # a name of the city's (綦江's glossary: “141”基层智治体系, which the 2024 city report names)
+                return "region"
             return ""
         if not q.subject.places:
             if not self.home or self.gaz.is_within(region, self.home):
@@ -742,7 +744,7 @@ class EvidenceVerifier:
             u.score = (c.coverage + cfg.rank_bonus / (1 + u.rank)
                        + (cfg.doc_bonus if c.subject_via == "named" else 0.0)
                        + (cfg.slot_bonus if q.slot is Slot.NUMBER and c.slot else 0.0)
-                       + (cfg.glossary_bonus if q.slot is Slot.DEFINITION and u.hit.kind == "glossary" else 0.0)
+                       + (cfg.glossary_bonus if u.hit.kind == "glossary" and self._explains(q, u) else 0.0)
                        + (cfg.home_bonus if c.subject_via == "home" and self._region(u) == self.home else 0.0))
         checks.sort(key=lambda c: -c.unit.score)
         supported = tuple(c for c in checks if c.supported)
@@ -756,6 +758,17 @@ class EvidenceVerifier:
             else:
                 reason = "topic"
         return Verdict(supported, near, reason, missing, self.features(q, checks, supported, missing, dense))
+
+    @staticmethod
+    def _explains(q: Question, u: Unit) -> bool:
+        """A glossary entry answers a definition question, and a list question about a code it explains
+        (“四首”是哪四样, “33618”的3大主导产业集群是哪些: the entry lists them)."""
+        if q.slot is Slot.DEFINITION:
+            return True
+        if q.slot is not Slot.LIST:
+            return False
+        head = normalize(u.text[:40]).replace(" ", "")
+        return any(re.sub(r"\s", "", x) in head for x in QUOTED.findall(q.normalized) if len(re.sub(r"\s", "", x)) >= 2)
 
     def features(self, q: Question, checks: Sequence[Check], supported: Sequence[Check], missing: Sequence[str],
                  dense: Sequence[float]) -> dict[str, float]:

@@ -73,7 +73,7 @@ def slot_values(line: str) -> list[str]:
 
 def missing_values(line: str, reply: str) -> list[str]:
     """The values of ``line`` that ``reply`` does not state (width and whitespace ignored)."""
-    r = _norm(reply)
+    r = _norm(_NOT_CLAIMS.sub(" ", unicodedata.normalize("NFKC", reply)))     # [1] does not state 1
     out = []
     for v in slot_values(line):
         pat = rf"(?<![\d.]){re.escape(_norm(v))}(?![\d]|\.\d)" if NUMBER.fullmatch(v) else re.escape(_norm(v))
