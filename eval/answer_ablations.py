@@ -17,7 +17,8 @@ from .golden import load_golden, split_of
 from .run import run
 
 HERE = Path(__file__).resolve().parent
-SWITCHES = ("check_subject", "check_time", "check_slot", "counted_noun", "other_kind", "given_numbers", "place_lists")
+SWITCHES = ("check_subject", "check_time", "check_slot", "counted_noun", "other_kind", "given_numbers", "place_lists",
+            "per_unit", "unknown_focus")
 
 
 def variants():

@@ -308,3 +308,23 @@ def test_a_compound_and_the_words_inside_it_count_once(verifier, qa):
     assert verifier.coverage(q, "推动就近养老服务。") > 0.4
     full = verifier.coverage(q, "推动家门口就近养老服务。")
     assert verifier.coverage(q, "推动就近养老服务。") < verifier.coverage(q, "推动门口就近养老服务。") <= full
+
+
+def test_a_per_capita_figure_is_not_answered_by_a_total(verifier, qa):
+    total = hit("cq-plan", "到2027年，地区生产总值超过3万亿元，常住人口城镇化率超过80%。")
+    assert not check(verifier, qa, "到2027年人均地区生产总值达到多少？", total).slot
+    assert check(verifier, qa, "到2027年地区生产总值达到多少？", total).slot
+    per = hit("cq-plan", "到2027年，人均地区生产总值达到12万元。")
+    assert check(verifier, qa, "到2027年人均地区生产总值达到多少？", per).slot
+
+
+def test_a_measure_no_document_names_has_no_figure_there(verifier, qa):
+    # 时速 occurs in no document: a clause about the line's length is no answer; 修到 (how people ask) is no measure
+    line = hit("cq-plan", "成渝中线高铁建成投用，高铁运营里程突破1900公里。")
+    v = EvidenceVerifier(EvidenceConfig(), list(HEADINGS.values()), SCOPES, gazetteer(), "重庆市", qa.lexicon)
+    ask = lambda question: v.check(qa.run(question, []), v.units([line])[0])  # noqa: E731
+    assert not ask("成渝中线高铁建成以后时速是好多公里哦？").slot
+    assert ask("高铁运营里程要修到好多公里？").slot
+    off = EvidenceVerifier(EvidenceConfig(unknown_focus=False), list(HEADINGS.values()), SCOPES, gazetteer(), "重庆市",
+                           qa.lexicon)
+    assert off.check(qa.run("成渝中线高铁建成以后时速是好多公里哦？", []), off.units([line])[0]).slot

@@ -74,6 +74,8 @@ class EvidenceConfig:
     other_kind: bool = True        # 过夜游客 is not 入境游客
     given_numbers: bool = True     # a number the question states is not its answer
     place_lists: bool = True       # 哪些区县 needs places named
+    per_unit: bool = True          # 人均地区生产总值 is not answered by 地区生产总值's figure
+    unknown_focus: bool = True     # 时速 no document uses: no figure of the documents is the asked one
 
     def __post_init__(self):
         for name in ("min_topic", "keep_ratio", "heading_weight", "everyday_weight", "min_focus"):
@@ -148,6 +150,9 @@ PLAN_VERBS = default_rules().plan_verbs
 ITEM_NUMBER = re.compile(r"(?:\d{1,2}\s*[．.、]|[（(][一二三四五六七八九十\d]{1,3}[）)]|[一二三四五六七八九十]{1,3}是)")
 ITEM_TITLE_CHARS = 24    # a chunk's first sentence this short is an item's title ("2．培育“綦色生香”品牌。")
 DEFINIENDUM_IDF = 5.0     # a definition question's rare focus word (两久: 6.8) is the term defined, as a quoted one is
+# per-capita, per-area, per-household figures are other quantities than the totals (人均地区生产总值 vs 地区生产总值)
+PER_UNIT = re.compile(r"人均|户均|亩均|地均|每(?:万|千|百|十万)?(?:人|户|亩|平方公里)(?:口)?|每万人口|每千人口")
+MEASURE_NOUN = re.compile(r"[速率量价费额数度]$")
 COUNT_ITEM = re.compile(r"(?:\d+(?:\.\d+)?|(?<![\u4e00-\u9fff])[一二两三四五六七八九十百千]+)\s*(?:个|家|所|项|条|座|批|处|万|亿)")
 CLAUSE_END = re.compile(r"[，,；;。：:、]")
 VAGUE_ONE = re.compile(r"批|些|系列|流|号|体|道|线|带|站|级|类|种|方面|部分|项项|点")
@@ -573,6 +578,11 @@ class EvidenceVerifier:
         if q.slot is Slot.NUMBER:
             if self.focus_cover(q, u.text + " " + (u.headings if u.hit.kind == "table_row" else "")) < self.config.min_focus:
                 return None                       # numbers, but not of what is counted (公租房 for 保障性租赁住房)
+            if self.config.unknown_focus and self._focus_unknown(q):
+                return None                       # what is counted is a word no document uses (成渝中线高铁的时速)
+            per = PER_UNIT.search(q.normalized) if self.config.per_unit else None
+            if per and not PER_UNIT.search(t):
+                return None                       # 人均/每万人… asked, the clause has only totals
             if u.hit.kind == "table_row":            # the unit is in the indicator's name: 城镇化率（%）
                 return [] if self._row_supplies(q, u.text) else None
             spans = self._topic_spans(q, t)
@@ -635,6 +645,19 @@ class EvidenceVerifier:
             ok = bool(named) and any(has(t, f) for x in named for f in x.forms)   # 两久项目指啥: “两久”项目…
             return [] if ok else None
         return []
+
+    def _focus_unknown(self, q: Question) -> bool:
+        """The word right at the question word (Question.focus[0], what is counted) is a real word no document uses
+        (时速, 票价): the documents state no figure of it. Everyday words and names do not count here (they are
+        how people talk, or the specific-word check's business)."""
+        if not q.focus:
+            return False
+        top = next((t for t in q.terms if t.text == q.focus[0]), None)
+        # a measure's name (时速, 票价, 客流量), not a verb of how people ask (修到, 冲到, 设定: unknown to the
+        # documents too -- as any verb, they refused 9 answerable hold-out items)
+        return (top is not None and not top.known and not top.specific and not top.everyday and len(top.text) >= 2
+                and bool(MEASURE_NOUN.search(top.text))
+                and self.lexicon is not None and self.lexicon.general_freq(top.text) > 0)
 
     @staticmethod
     def _other_kind(q: Question, t: str, m: re.Match, lexicon=None) -> bool:
