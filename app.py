@@ -137,7 +137,7 @@ def answer_html(ans: dict, mid: str) -> str:
             items.append(
                 f'<details class="yc-cite" id="{mid}-{c["n"]}">'
                 f'<summary><span class="yc-n">[{c["n"]}]</span> 《{esc(c["title"])}》'
-                f'<span class="yc-loc">{esc(c["location"])}</span></summary>'
+                f'<span class="yc-loc">{esc(c.get("path") or c["location"])}</span></summary>'
                 f'<div class="yc-clause">{clause_html(c.get("context_before", ""), c["quote"], c.get("context_after", ""))}</div>'
                 f'</details>')
         out.append(f'<div class="yc-cites"><div class="yc-cites-title">{head}（点击 [n] 或标题展开原文）</div>{"".join(items)}</div>')

@@ -95,9 +95,10 @@ def lead_numbers(answer: str, citations: Sequence[dict]) -> list[str]:
     (专栏1 第12行, 第十五章) removed first."""
     line = unicodedata.normalize("NFKC", lead_line(answer))
     for c in citations:
-        loc = unicodedata.normalize("NFKC", c.get("location") or "")
-        if loc:
-            line = line.replace(loc, " ")
+        for where in (c.get("path") or "", c.get("location") or ""):     # the titled location first (it is longer)
+            loc = unicodedata.normalize("NFKC", where)
+            if loc:
+                line = line.replace(loc, " ")
     return NUMBER.findall(_NOT_CLAIMS.sub(" ", line))
 
 

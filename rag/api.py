@@ -122,6 +122,7 @@ class CitationOut(BaseModel):
     end: int
     context_before: str = Field("", description="verbatim text of the enclosing clause before the quote")
     context_after: str = Field("", description="verbatim text of the enclosing clause after the quote")
+    path: str = Field("", description="the location with its heading titles (第三章 目标愿景 第三节 发展目标 专栏1 …)")
 
 
 class AnswerOut(BaseModel):

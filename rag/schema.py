@@ -78,6 +78,7 @@ class Citation:
     quote: str           # exact substring of the corpus file: file_text[start:end] == quote
     start: int
     end: int
+    path: str = ""       # the location with its heading titles: 第六篇 着力扩大有效投资 第十五章 … 专栏25 …
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

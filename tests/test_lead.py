@@ -105,3 +105,19 @@ def test_slot_values_and_what_a_reply_lacks():
     assert slot_values(line) == ["70", "68.04"]            # years label, markers cite, an unanswered ask claims nothing
     assert missing_values(line, "綦江2030年城镇化率目标为70%[1]") == ["68.04"]
     assert missing_values("收入比缩至1.9:1[1]", "收入比目标见[1]") == ["1.9", "1"]     # [1] is a marker, not a 1
+
+
+def test_citations_carry_the_heading_titles(fake_pipeline):
+    a = fake_pipeline.ask("綦江2030年城镇化率目标是多少？")
+    row = a.citations[0]
+    # the numbers of the location, each with its heading's title, then the row
+    assert row.path.startswith("第一篇 ") and "第三章 目标愿景" in row.path and "第三节 发展目标" in row.path
+    assert row.path.endswith("「常住人口城镇化率（%）」") and row.location.endswith("「常住人口城镇化率（%）」")
+
+
+def test_a_question_asking_where_it_is_said_is_answered_with_the_place(fake_pipeline):
+    a = fake_pipeline.ask("规划在哪一章提到新机场？")
+    assert not a.refused, a.answer
+    first = a.answer.split("\n")[0]
+    cited = a.citations[0]
+    assert first.startswith(f"见《{cited.title}》{cited.path}") and "新机场" in cited.quote and first.endswith("[1]")

@@ -77,6 +77,7 @@ def test_short_real_questions_are_not_garbage(qa, text, history):
 @pytest.mark.parametrize("text,slot", [
     ("“33618”是什么？", Slot.DEFINITION), ("“疆算入渝”是啥意思？", Slot.DEFINITION), ("什么是“四侧”", Slot.DEFINITION),
     ("这个“141”到底指的啥？", Slot.DEFINITION), ("“两久”指的是什么", Slot.DEFINITION),
+    ("规划在哪一章提到新机场？", Slot.ENTITY), ("哪个专栏列了重大项目？", Slot.ENTITY),
     ("有哪些重点产业", Slot.LIST), ("2024年新增的6家三级医院分别是哪几家？", Slot.LIST), ("都有啥子项目", Slot.LIST),
     ("2030年目标是多少", Slot.NUMBER), ("綦江以后要修几条路？", Slot.NUMBER), ("占比多大", Slot.NUMBER),
     ("重庆 家庭医生 签约率 目标", Slot.NUMBER),

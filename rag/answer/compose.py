@@ -31,13 +31,15 @@ class Composer:
 
     def __init__(self, config: EvidenceConfig, texts: dict[str, str], markers: dict[str, str] | None = None,
                  titles: dict[str, str] | None = None, answer_line: AnswerLine | None = None,
-                 region_of: Callable[[Unit], str] | None = None):
+                 region_of: Callable[[Unit], str] | None = None,
+                 headings_of: Callable[[Hit], tuple[str, ...]] | None = None):
         self.config = config
         self.texts = texts                  # doc_id -> original file text (quotes are cut from it)
         self.markers = markers or {}
         self.titles = titles or {}          # doc_id -> title, to name a side of a comparison the documents lack
         self.answer_line = answer_line
         self.region_of = region_of          # the region a clause's document is about (重庆市, 綦江区)
+        self.headings_of = headings_of      # a chunk's heading texts, outermost first (for the titled location)
 
     # -- answers ----------------------------------------------------------------------------
     def pick(self, q: Question, verdict: Verdict) -> list[Unit]:
@@ -171,7 +173,8 @@ class Composer:
             if u is None:
                 out.append((label, NOT_FOUND, ""))
                 continue
-            value = self.answer_line.value(q, u, spans_in(c, u))
+            value = (f"见《{u.hit.title}》{self.path(u.hit)}" if q.where
+                     else self.answer_line.value(q, u, spans_in(c, u)))
             if not value:
                 return None, set()
             if len(value) > REPEAT_CHARS and self._is_whole(value, u):
@@ -191,7 +194,7 @@ class Composer:
         line = "；".join(f"{lab}：{val}{mk}" if lab else f"{val}{mk}" for lab, val, mk in out)
         every = cites + added
         claims = "；".join(f"{val}{mk}" for _, val, mk in out if mk)     # an unanswered ask's words claim nothing
-        if not faithful(claims, [c.quote for c in every], [c.location for c in every]):
+        if not faithful(claims, [c.quote for c in every], [c.location for c in every] + [c.path for c in every]):
             return None, set()
         cites.extend(added)
         return line, whole
@@ -276,7 +279,19 @@ class Composer:
 
     def citation(self, n: int, u: Unit) -> Citation:
         return Citation(n=n, doc_id=u.hit.doc_id, title=u.hit.title, location=u.hit.location,
-                        quote=self.texts[u.hit.doc_id][u.start:u.end], start=u.start, end=u.end)
+                        quote=self.texts[u.hit.doc_id][u.start:u.end], start=u.start, end=u.end, path=self.path(u.hit))
+
+    def path(self, h: Hit) -> str:
+        """The location with the headings' titles: "第六篇 … 第十五章 着力扩大有效投资 第二节 打造综合能源保障基地",
+        then what the location adds below the headings (「indicator」 of a 专栏 row, 一是…)."""
+        heads = [re.sub(r"\s+", " ", x).strip() for x in (self.headings_of(h) if self.headings_of else ())]
+        heads = [x for x in heads if x and "｜" not in x]          # a table's header row is not a heading
+        if not heads:
+            return h.location
+        firsts = {x.split(" ")[0] for x in heads}
+        tail = [tok for tok in h.location.split() if tok not in firsts and not any(x.startswith(tok) for x in heads)]
+        words = " ".join(heads + tail).split(" ")
+        return " ".join(w for i, w in enumerate(words) if i == 0 or w != words[i - 1])     # 附件 名词解释 名词解释
 
     @staticmethod
     def display(u: Unit) -> str:
@@ -289,7 +304,7 @@ class Composer:
         near_hits = self._near_hits(verdict, hits)
         notice = self.notice(q, verdict, decision)
         cites = [Citation(n=i + 1, doc_id=h.doc_id, title=h.title, location=h.location, quote=h.text,
-                          start=h.start, end=h.end) for i, h in enumerate(near_hits)]
+                          start=h.start, end=h.end, path=self.path(h)) for i, h in enumerate(near_hits)]
         text = f"{NOT_FOUND}与该问题直接相关的内容。{notice}。"
         if cites:
             text += "\n以下是最接近的条款，供参考：\n" + "\n".join(f"- 《{c.title}》{c.location}[{c.n}]" for c in cites)

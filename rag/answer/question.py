@@ -107,6 +107,7 @@ class Question:
     rewritten: str | None = None
     corrections: tuple[Correction, ...] = ()
     garbage: bool = False            # no question in it (markup, emoji, no Chinese content word)
+    where: bool = False              # asks where the documents say it (在哪一章提到…, 哪个专栏列了…)
 
     @property
     def compared_docs(self) -> tuple[str, ...]:
@@ -144,6 +145,8 @@ class TermStats:
     idf_of: callable
 
 
+# where in the documents something is said: 在哪一章提到, 哪个专栏列了, 出自哪一篇, 规划哪里提到
+WHERE_SAID = re.compile(r"(?:在|是|出自|见于)?哪(?:一|个|几)?(?:篇|章(?!程)|节(?![点日能约])|专栏|部分|附件)|(?:哪里|哪儿|什么地方)(?:提到|提出|讲到|说到|写到|列)")
 MODAL_YAO = re.compile(r"(?<![主重需只必想概纪紧首])要(?!求|素|点|害|闻|是|不|么|塞|件|务)")   # 要建, 要达到: planned
 # a two-digit year (24年计划, 25年底): not after 近/过去/每/第…, nor a span of years (10年来, 15年间)
 SHORT_YEAR = re.compile(r"(?<![\d.近去续第每这前后隔头几多])([12]\d|3[0-5])\s*年(?![来间内多左以了龄级])")
@@ -205,7 +208,10 @@ class QuestionAnalyzer:
         return True
 
     def slot_of(self, t: str) -> tuple[Slot, bool]:
-        """(slot, whether a pattern said so); the fallback is ENTITY."""
+        """(slot, whether a pattern said so); the fallback is ENTITY. 在哪一章提到… asks for a place in the
+        documents (ENTITY, answered by the clause's location), not a place on the map."""
+        if WHERE_SAID.search(t):
+            return Slot.ENTITY, True
         for slot, pat in self.rules.slots:
             if pat.search(t):
                 if slot is Slot.DEFINITION or not (slot is Slot.ENTITY and self._names_glossary_term(t)):
@@ -516,7 +522,8 @@ class QuestionAnalyzer:
         whole = Question(text=text, normalized=corrected, query=query, slot=slot, unit=unit_cls, unit_word=unit_word,
                          subject=subject, timeframe=timeframe, terms=terms, compare=compare, rewritten=rewritten,
                          corrections=tuple(fixes), focus=focus, modifier=modifier,
-                         asks=said or bool(rewritten) or bool(re.search(r"[?？]", corrected)))
+                         asks=said or bool(rewritten) or bool(re.search(r"[?？]", corrected)),
+                         where=bool(WHERE_SAID.search(ask)))
         asks = self.asks(ask)
         if len(asks) >= 2 and not rewritten:
             return replace(whole, parts=self.parts_of(asks, whole))

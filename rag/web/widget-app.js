@@ -81,7 +81,7 @@
     var s = el("summary");
     s.appendChild(el("span", "yc-n", "[" + c.n + "]"));
     s.appendChild(document.createTextNode(" 《" + c.title + "》"));
-    s.appendChild(el("span", "yc-loc", c.location));
+    s.appendChild(el("span", "yc-loc", c.path || c.location));
     d.appendChild(s);
     var parts = tidy([c.context_before || "", c.quote || "", c.context_after || ""]);
     var clause = el("div", "yc-clause");
