@@ -179,3 +179,21 @@ def test_retrieval_keeps_to_the_subject(two_region_pipeline):
     assert hits and all(h.doc_id != "prov-other" for h in hits)
     hits = two_region_pipeline.retrieve("吉林省城镇新增就业目标", 10)
     assert hits[0].doc_id == "prov-other"
+
+
+def test_a_question_saying_guihua_prefers_the_plan_outlines(fake_pipeline, monkeypatch):
+    """规划 is what people call the 规划纲要: those documents are preferred (boosted, not the only scope)."""
+    ans = fake_pipeline.answerer
+    seen = {}
+    real = ans.retriever.search
+
+    def search(text, k, docs=None, prefer=()):
+        seen.setdefault("prefer", list(prefer))
+        return real(text, k, docs, prefer=prefer)
+
+    monkeypatch.setattr(ans.retriever, "search", search)
+    ans.retrieve(ans.analyze("给老人家里做适老化改造，规划的目标是多少户？"), 6)
+    assert set(seen["prefer"]) == set(ans.analyzer.outlines) and seen["prefer"]
+    seen.clear()
+    ans.retrieve(ans.analyze("给老人家里做适老化改造，目标是多少户？"), 6)
+    assert not set(seen["prefer"]) & set(ans.analyzer.outlines)

@@ -2,6 +2,7 @@
 verification -> calibrated decision -> composition (-> optional LLM synthesis over the same evidence)."""
 from __future__ import annotations
 
+import re
 import time
 from functools import lru_cache
 
@@ -16,6 +17,9 @@ from .lead import AnswerLine
 from .question import Question, QuestionAnalyzer, TermStats
 from .rules import Slot, default_rules
 from .spelling import Speller
+
+
+PLAN_WORD = re.compile(r"规划")
 
 
 @lru_cache(maxsize=1)
@@ -88,6 +92,9 @@ class Answerer:
             return [], {"dense": [], "scope": []}
         everything = len(docs) == len(self.retriever.scopes)
         prefer = [d for d in docs if self.verifier.fits_document(q, d)]      # 2024年计划 for "2024年…要…"
+        if not q.subject.docs and PLAN_WORD.search(q.normalized):
+            # "规划的目标是多少户？": 规划 is what people call the plan outlines (规划纲要), not the annual 计划 reports
+            prefer += [d for d in docs if d in self.analyzer.outlines and d not in prefer]
         hits, signals = self.retriever.search(q.search_text, k, None if everything else docs, prefer=prefer)
         sides = [d for d in q.compared_docs if d in docs]
         if len(sides) >= 2:       # a comparison of named documents: each side's best clauses, whatever the other ranks
