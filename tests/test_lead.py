@@ -121,3 +121,9 @@ def test_a_question_asking_where_it_is_said_is_answered_with_the_place(fake_pipe
     first = a.answer.split("\n")[0]
     cited = a.citations[0]
     assert first.startswith(f"见《{cited.title}》{cited.path}") and "新机场" in cited.quote and first.endswith("[1]")
+
+
+def test_without_the_answer_line_setting_replies_start_with_the_quote(fake_pipeline, monkeypatch):
+    monkeypatch.setattr(fake_pipeline.answerer.composer, "answer_line", None)    # RAG_ANSWER_LINE=false
+    a = fake_pipeline.ask("綦江2030年城镇化率目标是多少？")
+    assert a.lead is None and a.answer.startswith("根据《") and "70" in a.answer.split("\n")[0]
