@@ -290,7 +290,8 @@ def synthesize(question: str, evidence: list[Citation], fallback: Answer, backen
         log.info("LLM reply rejected: %s", problem)
         return replace(fallback, notice=f"大模型回答未通过引用核验（{problem}），已改用抽取式回答。")
     if fallback.lead and (missing := missing_values(fallback.lead, text)):
-        # the extractive answer line states the values the clauses give; a reply without them answers differently
+        # the extractive answer line states the values the clauses give; a reply stating none of an ask's answers
+        # something else
         log.info("LLM reply rejected: lacks %s", missing)
         return replace(fallback, notice=f"大模型回答缺少文件给出的数值（{'、'.join(missing[:3])}），已改用抽取式回答。")
     return replace(fallback, answer=text, citations=[c for c in evidence if c.n in used], lead=None,

@@ -103,8 +103,12 @@ def test_slot_values_and_what_a_reply_lacks():
 
     line = "常住人口城镇化率（%）：2030年目标 70（2025年 68.04）[1][2]；“2027年呢”：文档中未提及"
     assert slot_values(line) == ["70", "68.04"]            # years label, markers cite, an unanswered ask claims nothing
-    assert missing_values(line, "綦江2030年城镇化率目标为70%[1]") == ["68.04"]
+    assert missing_values(line, "綦江2030年城镇化率目标为70%[1]") == []       # 68.04 is the context column
+    assert missing_values(line, "綦江城镇化率目标见[1]") == ["70", "68.04"]
     assert missing_values("收入比缩至1.9:1[1]", "收入比目标见[1]") == ["1.9", "1"]     # [1] is a marker, not a 1
+    # each ask (or side) of the line must be stated: the second one is not
+    two = "城镇新增就业60万人以上[1]；城镇新增就业 65 万人[2]"
+    assert missing_values(two, "2024年60万人以上[1]") == ["65"] and missing_values(two, "60万人和65万人[1][2]") == []
 
 
 def test_citations_carry_the_heading_titles(fake_pipeline):

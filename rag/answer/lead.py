@@ -72,13 +72,18 @@ def slot_values(line: str) -> list[str]:
 
 
 def missing_values(line: str, reply: str) -> list[str]:
-    """The values of ``line`` that ``reply`` does not state (width and whitespace ignored)."""
+    """The values of ``line`` that ``reply`` does not state (width and whitespace ignored), for each piece of the
+    line (an ask, a side: they end with their [n] markers) that ``reply`` states none of. A piece's other figures
+    are context (the 2025 column beside the 2030 target, the figure stated after the asked one): a reply need
+    state one of them, not all."""
     r = _norm(_NOT_CLAIMS.sub(" ", unicodedata.normalize("NFKC", reply)))     # [1] does not state 1
     out = []
-    for v in slot_values(line):
-        pat = rf"(?<![\d.]){re.escape(_norm(v))}(?![\d]|\.\d)" if NUMBER.fullmatch(v) else re.escape(_norm(v))
-        if not re.search(pat, r):
-            out.append(v)
+    for piece in re.split(r"(?<=\])；", line):
+        values = slot_values(piece)
+        stated = [v for v in values if re.search(
+            rf"(?<![\d.]){re.escape(_norm(v))}(?![\d]|\.\d)" if NUMBER.fullmatch(v) else re.escape(_norm(v)), r)]
+        if values and not stated:
+            out += values
     return out
 
 
