@@ -82,6 +82,7 @@ def test_the_reply_starts_with_the_answer_line_then_the_quoted_clause(fake_pipel
     # the column years come from the table header, cited verbatim after the row
     header = next(c for c in a.citations if c.location.endswith("表头"))
     assert "2030年" in header.quote and f"[{header.n}]" in first
+    assert header.path.endswith("表头") and "第三章 目标愿景" in header.path
     texts = {d.doc_id: d.text for d in fake_pipeline.corpus.documents}
     assert all(texts[c.doc_id][c.start:c.end] == c.quote for c in a.citations)
 

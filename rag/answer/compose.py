@@ -213,7 +213,8 @@ class Composer:
         if found is None:
             return None
         return Citation(n=n, doc_id=u.hit.doc_id, title=u.hit.title, location=re.sub(r"「[^」]*」", "表头", u.hit.location),
-                        quote=text[found.start():found.end()], start=found.start(), end=found.end())
+                        quote=text[found.start():found.end()], start=found.start(), end=found.end(),
+                        path=re.sub(r"「[^」]*」", "表头", self.path(u.hit)))
 
     @staticmethod
     def _side_units(q: Question, picked: Sequence[Unit]) -> list[Unit]:
