@@ -197,3 +197,27 @@ def test_a_question_saying_guihua_prefers_the_plan_outlines(fake_pipeline, monke
     seen.clear()
     ans.retrieve(ans.analyze("给老人家里做适老化改造，目标是多少户？"), 6)
     assert not set(seen["prefer"]) & set(ans.analyzer.outlines)
+
+
+def test_target_and_result_asked_at_once_are_both_in_the_answer_line(fake_pipeline):
+    from rag.answer.evidence import Check, Unit, Verdict
+    from rag.schema import Hit
+
+    ans = fake_pipeline.answerer
+    q = ans.analyze("2024年粮食产量的计划目标和实际结果分别是多少？")
+
+    def unit(doc, words):                 # the real clause of ``doc`` holding ``words``, as a verified unit
+        c = next(c for c in fake_pipeline.index.chunks if c.doc_id == doc and words in c.text.replace(" ", ""))
+        text = ans.retriever.texts[doc][c.start:c.end]
+        h = Hit(doc_id=doc, title=c.title, location=c.location, text=text, start=c.start, end=c.end, score=1.0,
+                chunk_id=c.chunk_id, kind=c.kind, match_text=c.text)
+        u = ans.verifier.units([h])
+        return next(x for x in u if words in x.text.replace(" ", ""))
+
+    result = unit("chongqing-2025-plan-report-excerpt", "粮食产量达110.07亿公斤")
+    target = unit("chongqing-2024-plan-report-excerpt", "108.1亿公斤")
+    checks = tuple(Check(u, 1.0, True, "home", True, True, ()) for u in (result, target))
+    reply = ans.composer.answer(q, Verdict(checks, (), None, ()))
+    first, second = reply.lead.split("；")             # the target first, then the result, each cited
+    assert first.startswith("目标：") and "108.1" in first and first.endswith("[2]")
+    assert second.startswith("实际：") and "110.07" in second.replace(" ", "") and second.endswith("[1]")

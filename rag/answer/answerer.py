@@ -63,7 +63,8 @@ class Answerer:
         self.composer = composer or Composer(
             config, retriever.texts, titles=retriever.titles,
             answer_line=AnswerLine(self.verifier.topic_spans) if settings.answer_line else None,
-            region_of=self.verifier.region_of, headings_of=self.verifier.headings_of)
+            region_of=self.verifier.region_of, headings_of=self.verifier.headings_of,
+            aspect_of=self.verifier.aspect_of)
         self.backend = make_backend(settings)
 
     # -- public -------------------------------------------------------------------------------

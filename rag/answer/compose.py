@@ -21,6 +21,8 @@ GARBAGE = "请用中文描述与规划文件有关的问题，例如：“綦江
 # a clause the answer line says whole and this long (a why/how item group) is not quoted again under it: its
 # place and [n] are (the [n] opens the verbatim quote); a shorter one is, so the evidence block reads as before
 REPEAT_CHARS = 80
+# a question asking the target and the result at once: 计划目标和实际结果, 目标…完成了吗/实现了没有
+BOTH_ASPECTS = re.compile(r"(?:目标|计划|任务)[^，,。？?]{0,12}(?:实际|完成|实现|达成|兑现|结果)")
 SLOT_MISSING = {Slot.NUMBER: "具体数字", Slot.TIME: "具体时间", Slot.PLACE: "具体地点", Slot.DEFINITION: "具体解释",
                 Slot.LIST: "具体清单", Slot.ENTITY: "具体名称"}
 
@@ -32,7 +34,8 @@ class Composer:
     def __init__(self, config: EvidenceConfig, texts: dict[str, str], markers: dict[str, str] | None = None,
                  titles: dict[str, str] | None = None, answer_line: AnswerLine | None = None,
                  region_of: Callable[[Unit], str] | None = None,
-                 headings_of: Callable[[Hit], tuple[str, ...]] | None = None):
+                 headings_of: Callable[[Hit], tuple[str, ...]] | None = None,
+                 aspect_of: Callable[[Unit], set[str]] | None = None):
         self.config = config
         self.texts = texts                  # doc_id -> original file text (quotes are cut from it)
         self.markers = markers or {}
@@ -40,6 +43,7 @@ class Composer:
         self.answer_line = answer_line
         self.region_of = region_of          # the region a clause's document is about (重庆市, 綦江区)
         self.headings_of = headings_of      # a chunk's heading texts, outermost first (for the titled location)
+        self.aspect_of = aspect_of          # what a clause states: {"target"}, {"actual"} or both
 
     # -- answers ----------------------------------------------------------------------------
     def pick(self, q: Question, verdict: Verdict) -> list[Unit]:
@@ -124,6 +128,15 @@ class Composer:
                 pieces.append((place, u, check(u) if u is not None else None,
                                (lead + rest).index(u) + 1 if u is not None else None))
             if all(p[1] is None for p in pieces) or len({id(p[1]) for p in pieces if p[1] is not None}) < 2:
+                pieces = [("", u, check(u), n) for n, u in enumerate(lead, 1)]
+        elif BOTH_ASPECTS.search(q.normalized) and self.aspect_of is not None:
+            # 计划目标和实际结果分别是多少 / 目标最后完成了吗: the planned figure and the result, each from its clause
+            pieces = []
+            for label, aspect in (("目标", "target"), ("实际", "actual")):
+                u = next((x for x in picked if self.aspect_of(x) == {aspect}), None)
+                pieces.append((label, u, check(u) if u is not None else None,
+                               (lead + rest).index(u) + 1 if u is not None else None))
+            if sum(p[1] is not None for p in pieces) < 2:
                 pieces = [("", u, check(u), n) for n, u in enumerate(lead, 1)]
         else:
             pieces = [("", u, check(u), n) for n, u in enumerate(lead, 1)]
