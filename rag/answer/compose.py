@@ -120,26 +120,15 @@ class Composer:
             # a comparison of named documents: each side labelled by its document
             pieces = [(f"《{u.hit.title}》", u, check(u), n) for n, u in enumerate(lead, 1)]
             pieces += [(f"《{self.titles.get(d, d)}》", None, None, None) for d in q.compared_docs if d not in found]
-        elif q.compare and len(q.subject.places) >= 2 and self.region_of is not None:
-            # 重庆和綦江分别…: each place's value, from its own clause, in the order the places are asked
-            pieces = []
-            for place in q.subject.places:
-                u = next((x for x in picked if self.region_of(x) == place or place in x.text), None)
-                pieces.append((place, u, check(u) if u is not None else None,
-                               (lead + rest).index(u) + 1 if u is not None else None))
-            if all(p[1] is None for p in pieces) or len({id(p[1]) for p in pieces if p[1] is not None}) < 2:
-                pieces = [("", u, check(u), n) for n, u in enumerate(lead, 1)]
-        elif BOTH_ASPECTS.search(q.normalized) and self.aspect_of is not None:
-            # 计划目标和实际结果分别是多少 / 目标最后完成了吗: the planned figure and the result, each from its clause
-            pieces = []
-            for label, aspect in (("目标", "target"), ("实际", "actual")):
-                u = next((x for x in picked if self.aspect_of(x) == {aspect}), None)
-                pieces.append((label, u, check(u) if u is not None else None,
-                               (lead + rest).index(u) + 1 if u is not None else None))
-            if sum(p[1] is not None for p in pieces) < 2:
-                pieces = [("", u, check(u), n) for n, u in enumerate(lead, 1)]
         else:
-            pieces = [("", u, check(u), n) for n, u in enumerate(lead, 1)]
+            sides = []
+            if q.compare and len(q.subject.places) >= 2 and self.region_of is not None:
+                # 重庆和綦江分别…: each place's value, from its own clause, in the order the places are asked
+                sides = [(p, lambda x, p=p: self.region_of(x) == p or p in x.text) for p in q.subject.places]
+            elif BOTH_ASPECTS.search(q.normalized) and self.aspect_of is not None:
+                # 计划目标和实际结果分别是多少 / 目标最后完成了吗: the planned figure and the result, each from its clause
+                sides = [(label, lambda x, a=a: self.aspect_of(x) == {a}) for label, a in (("目标", "target"), ("实际", "actual"))]
+            pieces = self._labelled(sides, lead + rest, check) or [("", u, check(u), n) for n, u in enumerate(lead, 1)]
         direct, said = self.direct_line(q, pieces, cites)
         lines = [direct, ""] if direct else []
         lines += [self._evidence(u, n, id(u) in said) for n, u in enumerate(lead, 1)]
@@ -150,6 +139,16 @@ class Composer:
                       for n, u in enumerate(rest, len(lead) + 1)]
         return Answer(question=q.text, answer="\n".join(lines), refused=False, citations=cites, backend="extractive",
                       lead=direct)
+
+    @staticmethod
+    def _labelled(sides, quoted: Sequence[Unit], check: Callable[[Unit], Check | None]):
+        """One answer-line piece per side (label, predicate): the first quoted clause the predicate holds for, with
+        its citation number (``quoted`` is in citation order); None unless two or more sides have clauses of their own."""
+        pieces = []
+        for label, holds in sides:
+            u = next((x for x in quoted if holds(x)), None)
+            pieces.append((label, u, check(u) if u is not None else None, quoted.index(u) + 1 if u is not None else None))
+        return pieces if len({id(p[1]) for p in pieces if p[1] is not None}) >= 2 else None
 
     def _evidence(self, u: Unit, n: int, said: bool, lead_word: str = "根据") -> str:
         """One quoted clause; only its place when the answer line above already says the whole clause."""
@@ -256,9 +255,6 @@ class Composer:
             cites.append(self.citation(len(cites) + 1, u))
             return len(cites)
 
-        def number(u: Unit) -> int:
-            return next(c.n for c in cites if c.doc_id == u.hit.doc_id and c.start == u.start and c.end == u.end)
-
         pieces: list[tuple[str, Unit | None, Check | None, int | None]] = []
         firsts: dict[int, Unit] = {}
         for i, (part, v, d) in enumerate(answered):
@@ -267,14 +263,14 @@ class Composer:
             firsts[id(part)] = picked[0]
             if n is not None:
                 pieces.append(("", picked[0], self._check_of(v, picked)(picked[0]), n))
-                where = f"根据《{picked[0].hit.title}》{picked[0].hit.location}：{self.display(picked[0])}[{n}]"
+                where = self._evidence(picked[0], n, False)
                 lines.append(where if i == 0 else f"关于“{part.text.rstrip('?？')}”：{where}")
             extra += picked[1:]
         more = [(u, cite(u)) for u in extra[: self.config.max_units]]
         more = [(u, n) for u, n in more if n is not None]
         if more:
             lines += ["", "相关条款："]
-            lines += [f"- 《{u.hit.title}》{u.hit.location}：{self.display(u)}[{n}]" for u, n in more]
+            lines += ["- " + self._evidence(u, n, False, lead_word="") for u, n in more]
         for part, v, d, _ in results:
             if not d.answer:
                 lines.append(f"关于“{part.text.rstrip('?？')}”：{NOT_FOUND}（{self.notice(part, v, d)}）。")

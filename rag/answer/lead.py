@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from ..corpus import normalize
-from .evidence import YEAR_IN_TEXT, Check, Unit
+from ..lexicon import QUOTED
+from .evidence import Check, Unit
 from .question import Question
 from .rules import Slot
 
@@ -24,7 +25,6 @@ SENTENCE_END = re.compile(r"[。；;！!？?]")
 LEAD_IN = re.compile(r"^\s*(?:到|至|截至|力争到|预计到|其中|同时|此外|全年|今年|明年)?\s*(?:(?:19|20)\d{2}\s*年(?:底|末)?|"
                      r"“?[十][四五六]五”?(?:时期|期间|末)?)?\s*(?:其中|前|底|末)?\s*$")
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
-QUOTED = re.compile(r"[“\"]([^”\"]{1,20})[”\"]")
 _NOT_CLAIMS = re.compile(r"\[\d+\]|《[^》]*》")
 ITEM_MARK = re.compile(r"^\s*(?:[一二三四五六七八九十]{1,3}是|[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}\s*[．.、])")
 
@@ -45,6 +45,14 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or ""))
 
 
+def _stated(value: str, text: str) -> bool:
+    """``value`` occurs in ``text``; a number only whole (5 is not in 500 nor in 2.5; a sentence's full stop after
+    it is no decimal point). evidence.has is the same test without that last allowance."""
+    if NUMBER.fullmatch(value):
+        return re.search(rf"(?<![\d.]){re.escape(value)}(?![\d]|\.\d)", text) is not None
+    return value in text
+
+
 def faithful(line: str, quotes: Sequence[str], locations: Sequence[str] = ()) -> bool:
     """Every number (a whole number, not inside a longer one) and every quoted name of ``line`` occurs in one of
     ``quotes``; citation markers, 《titles》 and the cited ``locations`` (专栏1, 第十五章) are not claims."""
@@ -56,8 +64,7 @@ def faithful(line: str, quotes: Sequence[str], locations: Sequence[str] = ()) ->
     # cells and hard wraps: with whitespace kept as one space (…68.04 70…) and removed (a number wrapped 2\n025)
     qs = [_norm(q) for q in quotes] + [re.sub(r"\s+", " ", unicodedata.normalize("NFKC", q)) for q in quotes]
     for n in NUMBER.findall(text):
-        pat = re.compile(rf"(?<![\d.]){re.escape(n)}(?![\d]|\.\d)")
-        if not any(pat.search(q) for q in qs):
+        if not any(_stated(n, q) for q in qs):
             return False
     return all(any(_norm(name) in q for q in qs) for name in QUOTED.findall(text))
 
@@ -80,9 +87,7 @@ def missing_values(line: str, reply: str) -> list[str]:
     out = []
     for piece in re.split(r"(?<=\])；", line):
         values = slot_values(piece)
-        stated = [v for v in values if re.search(
-            rf"(?<![\d.]){re.escape(_norm(v))}(?![\d]|\.\d)" if NUMBER.fullmatch(v) else re.escape(_norm(v)), r)]
-        if values and not stated:
+        if values and not any(_stated(_norm(v), r) for v in values):
             out += values
     return out
 
@@ -223,10 +228,6 @@ class AnswerLine:
             return text
         cut = max((m.start() for m in SEG_END.finditer(text, 0, cap)), default=cap)
         return text[:cut] + "……"
-
-    @staticmethod
-    def years_in(text: str) -> set[str]:
-        return {m.group(1) for m in YEAR_IN_TEXT.finditer(normalize(text))}
 
 
 def spans_in(check: Check | None, unit: Unit) -> tuple[tuple[int, int], ...]:
