@@ -109,8 +109,21 @@ def lead_faithful(answer: str, citations: Sequence[dict]) -> tuple[int, int]:
     # whitespace removed (a number hard-wrapped 2\n025) and kept as one space (table cells: …68.04\n70…)
     quotes = [norm_kw(c.get("quote", "")) for c in citations]
     quotes += [_WS.sub(" ", unicodedata.normalize("NFKC", c.get("quote", ""))) for c in citations]
-    ok = sum(any(re.search(rf"(?<![\d.]){re.escape(n)}(?![\d]|\.\d)", q) for q in quotes) for n in nums)
+    stated = lambda n: any(re.search(rf"(?<![\d.]){re.escape(n)}(?![\d]|\.\d)", q) for q in quotes)  # noqa: E731
+    computed = shown_results(lead_line(answer))
+    # the result of shown arithmetic of two stated figures ("70 − 68.04 = 1.96") counts as faithful when it is right
+    ok = sum(stated(n) or (n in computed and all(map(stated, computed[n]))) for n in nums)
     return ok, len(nums)
+
+
+def shown_results(line: str) -> dict[str, tuple[str, str]]:
+    """result -> (a, b) of each 'a − b = result' in ``line`` whose result is right."""
+    out = {}
+    for m in re.finditer(r"(\d+(?:\.\d+)?)\s*−\s*(\d+(?:\.\d+)?)\s*=\s*(-?\d+(?:\.\d+)?)", unicodedata.normalize("NFKC", line)):
+        a, b, c = m.groups()
+        if abs(float(a) - float(b) - float(c)) < 1e-9 * max(1.0, abs(float(a))) + 10 ** -(len(c.partition(".")[2]) + 1):
+            out[c.lstrip("-")] = (a, b)
+    return out
 
 
 def citation_valid(citation: dict, corpus_texts: dict[str, str]) -> bool:

@@ -136,6 +136,8 @@ class AnswerOut(BaseModel):
     notice: str | None = None
     lead: str | None = Field(None, description="the direct answer line the answer starts with (its values cut "
                              "verbatim from the cited quotes); null when the answer starts with a quoted clause")
+    table: list[dict[str, str]] = Field(default_factory=list, description="a comparison's sides, one row each "
+                                        "(side, year, value, cite), shown as a table under the answer line; [] otherwise")
 
 
 class HitOut(BaseModel):

@@ -85,6 +85,19 @@ class Citation:
 
 
 @dataclass
+class ComparisonRow:
+    """One side of a compared answer (重庆 vs 綦江, 目标 vs 实际, 行动方案 2027 vs 纲要 2030), for the small table under
+    the answer line: what it is, its year or column, its figure (as the document states it), its citation [n]."""
+    side: str            # the document, place or aspect (目标/实际)
+    year: str            # 2030年目标, 2024年 … ('' when the clause names none)
+    value: str           # the figure with its unit, verbatim; '文档中未提及' for a side no clause states
+    cite: str = ""       # citation markers of the side's clause: [1][3]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
 class Answer:
     question: str
     answer: str
@@ -95,6 +108,7 @@ class Answer:
     rewritten_query: str | None = None
     notice: str | None = None
     lead: str | None = None      # the direct answer line the reply starts with (None: it starts with a quoted clause)
+    table: list[ComparisonRow] = field(default_factory=list)   # a comparison's sides, one row each (else empty)
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

@@ -47,3 +47,16 @@ def test_history_shapes(fake_pipeline):
         assert ans.answer and ans.rewritten_query is None
     with pytest.raises(QuestionError, match="history"):
         fake_pipeline.ask("那綦江呢？", [{"foo": "bar"}])
+
+
+def test_a_follow_up_of_a_follow_up_reads_the_resolved_turn():
+    from rag.answer.followup import rewrite_followup
+    names = ["綦江", "綦江区", "全市", "重庆"]
+    history = [{"role": U, "content": "到2030年全市常住人口城镇化率目标是多少？"}, {"role": A, "content": "…"},
+               {"role": U, "content": "那綦江呢？"}, {"role": A, "content": "…"}]
+    out = rewrite_followup("比2025年高多少？", history, names)
+    assert "綦江" in out and "常住人口城镇化率" in out and "全市" not in out and "2025" in out
+    # a standalone turn in between starts a new thread
+    history += [{"role": U, "content": "行动方案提出到2027年高速公路通车里程超过多少？"}, {"role": A, "content": "…"}]
+    out = rewrite_followup("那2030年呢？", history, names)
+    assert "高速公路" in out and "城镇化率" not in out

@@ -132,3 +132,73 @@ def test_without_the_answer_line_setting_replies_start_with_the_quote(fake_pipel
     monkeypatch.setattr(fake_pipeline.answerer.composer, "answer_line", None)    # RAG_ANSWER_LINE=false
     a = fake_pipeline.ask("綦江2030年城镇化率目标是多少？")
     assert a.lead is None and a.answer.startswith("根据《") and "70" in a.answer.split("\n")[0]
+
+
+# -- differences (比2025年高多少): computed only from two cited figures, the arithmetic shown -------------------
+
+def test_difference_of_plain_figures_only():
+    from rag.answer.lead import difference, subtract
+    assert subtract("70", "68.04") == "1.96" and subtract("14", "8.5") == "5.5"
+    assert difference("70", "68.04", "个百分点") == "70 − 68.04 = 1.96个百分点"
+    for bound in ("75左右", "≥2.99", "5—5.5", "预计20", "——"):      # a range, bound or estimate has no difference
+        assert difference(bound, "68.04") is None and difference("70", bound) is None
+
+
+def test_figure_of_a_row_piece_and_a_segment():
+    from rag.answer.lead import figure_of
+    assert figure_of("人均地区生产总值（万元）：2030年目标 14（2025年 10.59）", row=True) == ("14", "万元")
+    assert figure_of("每千人口拥有执业（助理）医师数（人）：2030年目标 3.8（2025年 ——）", row=True) == ("3.8", "人")
+    assert figure_of("常住人口城镇化率（%）：2030年目标 75左右（2025年 73.02）", row=True) is None
+    assert figure_of("天然气(页岩气)产量达到 175 亿立方米,天然气储备能力达 32.8 亿立方米") == ("175", "亿立方米")
+    assert figure_of("到2027年，城镇新增就业60万人以上") is None          # a bound
+    assert figure_of("高速公路通车里程超过 5000 公里") is None
+
+
+def test_faithful_accepts_right_arithmetic_of_quoted_figures_only():
+    quote = ["常住人口城镇化率（%） 68.04 70 预期性"]
+    assert faithful("差值：70 − 68.04 = 1.96个百分点[1]", quote)
+    assert not faithful("差值：70 − 68.04 = 2.96个百分点[1]", quote)       # wrong result
+    assert not faithful("差值：71 − 68.04 = 2.96个百分点[1]", quote)       # an operand no quote states
+    assert not faithful("差值：1.96个百分点[1]", quote)                    # a result without its arithmetic
+
+
+def test_a_difference_question_shows_the_arithmetic_of_the_row(fake_pipeline):
+    a = fake_pipeline.ask("綦江2030年研发经费投入强度目标比2025年提高多少？")
+    assert not a.refused and a.lead
+    assert "1.58 − 0.92 = 0.66个百分点" in a.lead
+    # both figures are in a cited quote; the line starts with the later (asked) column
+    assert any("1.58" in c.quote and "0.92" in c.quote for c in a.citations)
+    assert a.lead.index("2030年目标 1.58") < a.lead.index("2025年 0.92")
+
+
+def test_a_difference_of_two_places_and_an_estimate_that_has_none(fake_pipeline):
+    a = fake_pipeline.ask("到2030年全市和綦江区人均地区生产总值目标相差多少？")
+    assert not a.refused and "14 − 8.5 = 5.5万元" in (a.lead or "")
+    b = fake_pipeline.ask("2030年綦江常住人口城镇化率目标比全市低多少？")     # 全市: 75左右, no figure to subtract
+    assert not b.refused and "差值：文档未直接给出" in (b.lead or "") and "−" not in b.lead
+
+
+def test_a_difference_follow_up_reuses_the_resolved_previous_turns(fake_pipeline):
+    U, A = "user", "assistant"
+    history = [{"role": U, "content": "到2030年全市常住人口城镇化率目标是多少？"}, {"role": A, "content": "…"},
+               {"role": U, "content": "那綦江呢？"}, {"role": A, "content": "…"}]
+    a = fake_pipeline.ask("比2025年高多少？", history)
+    assert "綦江" in a.rewritten_query and "常住人口城镇化率" in a.rewritten_query
+    assert not a.refused and "70 − 68.04 = 1.96个百分点" in (a.lead or "")
+    assert all(c.doc_id == "qijiang-15th-five-year-plan" for c in a.citations)
+
+
+def test_a_comparison_answers_with_a_table_of_its_sides(fake_pipeline):
+    a = fake_pipeline.ask("到2030年全市和綦江区人均地区生产总值目标分别是多少？")
+    assert not a.refused and len(a.table) == 2
+    by_value = {r.value: r for r in a.table}
+    assert set(by_value) == {"14万元", "8.5万元"}
+    assert all(r.year == "2030年目标" and re.fullmatch(r"(\[\d+\])+", r.cite) for r in a.table)
+    # each row's figure is in the quote its first marker cites
+    for r in a.table:
+        n = int(re.match(r"\[(\d+)\]", r.cite).group(1))
+        assert r.value.replace("万元", "") in next(c.quote for c in a.citations if c.n == n)
+    lines = a.answer.split("\n")
+    assert lines[2] == "对象｜年份｜数值｜出处" and a.to_json()["table"][0]["side"] == a.table[0].side
+    # a single-figure answer has no table
+    assert fake_pipeline.ask("綦江2030年城镇化率目标是多少？").table == []

@@ -229,3 +229,11 @@ def test_lead_faithfulness_counts_numbers_of_the_first_line_found_in_quotes():
     scored = [{"refused": False, "lead_numbers": (4, 4)}, {"refused": False, "lead_numbers": (0, 1)},
               {"refused": True, "lead_numbers": (0, 9)}]
     assert m.lead_faithfulness(scored) == 0.8
+
+
+def test_lead_faithful_counts_a_right_shown_difference_of_quoted_figures():
+    from eval.metrics import lead_faithful
+    cites = [{"quote": "常住人口城镇化率（%） 68.04 70"}]
+    assert lead_faithful("差值：70 − 68.04 = 1.96个百分点[1]\n\n根据…", cites) == (3, 3)
+    assert lead_faithful("差值：70 − 68.04 = 2.96个百分点[1]\n\n根据…", cites) == (2, 3)
+    assert lead_faithful("差值：71 − 68.04 = 2.96个百分点[1]\n\n根据…", cites) == (1, 3)

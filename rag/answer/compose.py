@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from typing import Callable, Sequence
 
-from ..schema import Answer, Citation, Hit
+from ..schema import Answer, Citation, ComparisonRow, Hit
 from .decide import Decision
 from .evidence import Check, EvidenceConfig, Unit, Verdict
-from .lead import AnswerLine, faithful, spans_in
+from .lead import AnswerLine, difference, faithful, figure_of, spans_in
 from .question import Question
 from .rules import Slot
 
@@ -129,8 +129,9 @@ class Composer:
                 # 计划目标和实际结果分别是多少 / 目标最后完成了吗: the planned figure and the result, each from its clause
                 sides = [(label, lambda x, a=a: self.aspect_of(x) == {a}) for label, a in (("目标", "target"), ("实际", "actual"))]
             pieces = self._labelled(sides, lead + rest, check) or [("", u, check(u), n) for n, u in enumerate(lead, 1)]
-        direct, said = self.direct_line(q, pieces, cites)
+        direct, said, table = self.direct_line(q, pieces, cites)
         lines = [direct, ""] if direct else []
+        lines += self.table_lines(table)
         lines += [self._evidence(u, n, id(u) in said) for n, u in enumerate(lead, 1)]
         lines += [f"关于《{self.titles.get(d, d)}》：{NOT_FOUND}相应内容。" for d in q.compared_docs if d not in found]
         if rest:
@@ -138,7 +139,14 @@ class Composer:
             lines += ["- " + self._evidence(u, n, id(u) in said, lead_word="")
                       for n, u in enumerate(rest, len(lead) + 1)]
         return Answer(question=q.text, answer="\n".join(lines), refused=False, citations=cites, backend="extractive",
-                      lead=direct)
+                      lead=direct, table=table)
+
+    @staticmethod
+    def table_lines(table: Sequence[ComparisonRow]) -> list[str]:
+        """The comparison table as text under the answer line (the chat and the widget draw it as a table)."""
+        if not table:
+            return []
+        return ["对象｜年份｜数值｜出处"] + [f"{r.side}｜{r.year or '—'}｜{r.value}｜{r.cite or '—'}" for r in table] + [""]
 
     @staticmethod
     def _labelled(sides, quoted: Sequence[Unit], check: Callable[[Unit], Check | None]):
@@ -177,7 +185,7 @@ class Composer:
         from the table header (appended to ``cites``). None when there is no writer or the line is not faithful.
         Also: the ids of the clauses the line says whole (their evidence line need not repeat them)."""
         if self.answer_line is None or not pieces:
-            return None, set()
+            return None, set(), []
         out = []
         whole: set[int] = set()
         added: list[Citation] = []
@@ -188,7 +196,7 @@ class Composer:
             value = (f"见《{u.hit.title}》{self.path(u.hit)}" if q.where
                      else self.answer_line.value(q, u, spans_in(c, u)))
             if not value:
-                return None, set()
+                return None, set(), []
             if len(value) > REPEAT_CHARS and self._is_whole(value, u):
                 whole.add(id(u))
             marks = f"[{n}]"
@@ -203,13 +211,64 @@ class Composer:
                 out[same] = (label, value, out[same][2] + marks)
                 continue
             out.append((label, value, marks))
+        if q.difference:
+            out.append(self._difference(q, pieces, out))
         line = "；".join(f"{lab}：{val}{mk}" if lab else f"{val}{mk}" for lab, val, mk in out)
         every = cites + added
         claims = "；".join(f"{val}{mk}" for _, val, mk in out if mk)     # an unanswered ask's words claim nothing
         if not faithful(claims, [c.quote for c in every], [c.location for c in every] + [c.path for c in every]):
-            return None, set()
+            return None, set(), []
         cites.extend(added)
-        return line, whole
+        return line, whole, self.table(q, pieces, out)
+
+    def table(self, q: Question, pieces, out: list[tuple[str, str, str]]) -> list[ComparisonRow]:
+        """One row per labelled side of the line (two or more sides: documents, places, 目标/实际), with the figure
+        each states (verbatim, with its unit) and its year; none when a side states several figures or none."""
+        sides = [(p, o) for p, o in zip(pieces, out) if p[0]]
+        if len(sides) < 2:
+            return []
+        rows = []
+        for (label, u, _, _), (_, value, marks) in sides:
+            label = label.strip("《》")
+            if u is None:
+                rows.append(ComparisonRow(label, "", NOT_FOUND, ""))
+                continue
+            cell = re.match(r"([^：]{2,40})：\s*((?:19|20)\d{2}年\S*)?\s*([^（；]+)", value) if u.hit.kind == "table_row" else None
+            if cell:          # 人均地区生产总值（万元）：2030年目标 14（2025年 10.59） -> 2030年目标 | 14万元
+                unit = re.findall(r"[（(]([^）)]{1,6})[）)]", cell.group(1))
+                figure = cell.group(3).strip()
+                m = re.match(r"(.*?\d)(左右|以上|以下|以内)?$", figure)      # 75左右 (%) -> 75%左右
+                year = cell.group(2) or ""
+                shown = (m.group(1) + (unit[-1] if unit else "") + (m.group(2) or "")) if m else figure
+            else:
+                several = len(re.findall(r"(?<![\d.])\d+(?:\.\d+)?(?!\s*年)", value)) > 1
+                fig = None if several else figure_of(value)      # 面积和产量分别达到3012万亩、108.1亿公斤: say both
+                dated = re.search(r"(?:19|20)\d{2}\s*年(?:目标|末|底)?", value)
+                # undated clause: the question's year, when it asks one (a part's own year is not known here)
+                year = dated.group(0) if dated else (f"{q.timeframe.years[0]}年" if len(q.timeframe.years) == 1
+                                                     and not q.parts else "")
+                if fig is None:
+                    return []       # a side that states several figures or none: the line says it better than a cell
+                shown = f"{fig[0]}{fig[1]}"
+            rows.append(ComparisonRow(label, year, shown if len(shown) <= 60 else shown[:58] + "……", marks))
+        return rows
+
+    def _difference(self, q: Question, pieces, out: list[tuple[str, str, str]]) -> tuple[str, str, str]:
+        """The piece a difference question adds to the line: the arithmetic of two cited figures, or that the
+        documents do not state it. One 专栏 row: its later asked column minus the earlier (比2025年高多少). Two sides
+        (綦江比全市高多少, 目标还差多少): the larger figure minus the smaller, both with the same unit."""
+        answered = [(p, o) for p, o in zip(pieces, out) if p[1] is not None]
+        shown = None
+        if len(answered) == 1 and answered[0][0][1].hit.kind == "table_row":
+            shown = AnswerLine.row_difference(q, answered[0][0][1].text)
+        elif len(answered) == 2:
+            a, b = (figure_of(o[1], row=p[1].hit.kind == "table_row") for p, o in answered)
+            if a and b and (a[1] == b[1] or not a[1] or not b[1]):
+                a, b = sorted((a, b), key=lambda f: float(f[0]), reverse=True)
+                shown = difference(a[0], b[0], (a[1] or b[1]).replace("%", "个百分点"))
+        if shown is None:
+            return ("差值", "文档未直接给出，也无法由两个确数算出", "")
+        return ("差值", shown, "".join(o[2] for _, o in answered))
 
     def _header_citation(self, u: Unit, n: int) -> Citation | None:
         """The header of the 专栏 table a row belongs to (序号 指标名称 2025年 2030年目标 属性), found in the file
@@ -281,11 +340,33 @@ class Composer:
                 ordered += [p for p in pieces if p[1] is firsts.get(id(part)) and p not in ordered]
             else:
                 ordered.append((f"“{part.text.rstrip('?？')}”", None, None, None))
-        direct = self.direct_line(q, ordered, cites)[0] if any(p[1] is not None for p in ordered) else None
+        ordered = self._side_labels(q, ordered)
+        direct, _, table = (self.direct_line(q, ordered, cites) if any(p[1] is not None for p in ordered)
+                            else (None, set(), []))
         if direct:
-            lines = [direct, ""] + lines
+            lines = [direct, ""] + self.table_lines(table) + lines
         return Answer(question=q.text, answer="\n".join(lines), refused=False, citations=cites, backend="extractive",
-                      lead=direct)
+                      lead=direct, table=table if direct else [])
+
+    def _side_labels(self, q: Question, pieces):
+        """The asks of "全重庆…是多少？綦江区定的又是多少？" are the sides of a comparison: each answered piece
+        labelled by what tells its clause from the others' (its place, else its document, else 目标/实际)."""
+        units = [p[1] for p in pieces if p[1] is not None]
+        if len(units) < 2 or any(p[0] for p in pieces if p[1] is not None):
+            return pieces
+        ways = [(self.region_of, lambda r: r), (lambda u: u.hit.doc_id, lambda d: f"《{self.titles.get(d, d)}》"),
+                (lambda u: "/".join(sorted(self.aspect_of(u))) if self.aspect_of else None,
+                 lambda a: {"target": "目标", "actual": "实际"}.get(a))]
+        if BOTH_ASPECTS.search(q.normalized):          # 目标是多少，实际做到了多少: the aspects are the sides
+            ways = [ways[2], ways[0], ways[1]]
+        for key, name in ways:
+            if key is None:
+                continue
+            keys = [key(u) for u in units]
+            if all(keys) and len(set(keys)) == len(keys) and all(name(k) for k in keys):
+                labels = iter(name(k) for k in keys)
+                return [(next(labels), *p[1:]) if p[1] is not None else p for p in pieces]
+        return pieces
 
     def citation(self, n: int, u: Unit) -> Citation:
         return Citation(n=n, doc_id=u.hit.doc_id, title=u.hit.title, location=u.hit.location,

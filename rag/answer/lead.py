@@ -26,6 +26,10 @@ LEAD_IN = re.compile(r"^\s*(?:到|至|截至|力争到|预计到|其中|同时|�
                      r"“?[十][四五六]五”?(?:时期|期间|末)?)?\s*(?:其中|前|底|末)?\s*$")
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _NOT_CLAIMS = re.compile(r"\[\d+\]|《[^》]*》")
+# shown arithmetic of two stated figures ("70 − 68.04 = 1.96"): the one kind of number the line may state that no
+# quote does (U+2212 minus, so that a range such as 5—5.5 is never read as one)
+ARITHMETIC = re.compile(r"(\d+(?:\.\d+)?)\s*−\s*(\d+(?:\.\d+)?)\s*=\s*(-?\d+(?:\.\d+)?)")
+PLAIN_FIGURE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*[%％]?\s*$")
 ITEM_MARK = re.compile(r"^\s*(?:[一二三四五六七八九十]{1,3}是|[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}\s*[．.、])")
 
 
@@ -53,10 +57,58 @@ def _stated(value: str, text: str) -> bool:
     return value in text
 
 
+def subtract(a: str, b: str) -> str:
+    """``a − b`` written with as many decimals as the more precise of the two (70 − 68.04 = 1.96)."""
+    places = max(len(x.partition(".")[2]) for x in (a, b))
+    return f"{float(a) - float(b):.{places}f}"
+
+
+def difference(a: str, b: str, unit: str = "") -> str | None:
+    """The shown arithmetic of two figures, when both are plain figures (70, 68.04, 12.5%); None for a range,
+    a bound or an estimate (5—5.5, ≥2.99, 75左右, 预计20): its difference is not a figure."""
+    ma, mb = PLAIN_FIGURE.match(a), PLAIN_FIGURE.match(b)
+    if not ma or not mb:
+        return None
+    x, y = ma.group(1), mb.group(1)
+    return f"{x} − {y} = {subtract(x, y)}{unit}"
+
+
+FIGURE_UNIT = re.compile(r"\s*([%％]|[万亿千百]?[^\W\d_]{0,3}?(?:人|元|米|吨|公斤|斤|个|家|所|张|件|项|公里|千瓦|立方米|亩|户|辆|次|台|套|座|平方米|公顷|床|岁|小时))")
+
+
+def figure_of(value: str, row: bool = False) -> tuple[str, str] | None:
+    """The figure an answer-line piece states, with its unit: a 专栏 row's asked column (the first value after its
+    name, the unit from its name's （…）), else the first number of the segment that is no year (the segment is
+    cut around the slot's value, figures stated after it follow). None for a range, bound or estimate."""
+    text = _NOT_CLAIMS.sub(" ", unicodedata.normalize("NFKC", value))
+    if row:
+        m = re.match(r"([^:]{2,40}):\s*(?:(?:19|20)\d{2}年\S*\s)?([^(;；\s]+)", text)     # NFKC: ：（ -> :(
+        units = re.findall(r"\(([^)]{1,6})\)", m.group(1)) if m else []     # 执业（助理）医师数（人）: the last
+        fig = PLAIN_FIGURE.match(m.group(2)) if m else None
+        return (fig.group(1), units[-1] if units else "") if fig else None
+    for m in NUMBER.finditer(text):
+        if re.match(r"\s*年", text[m.end():m.end() + 2]) or re.match(r"[—\-~～至]\s*\d", text[m.end():m.end() + 3]):
+            continue
+        if re.search(r"(?:≥|≤|>|<|﹤|﹥|超过|以上|以下|左右|约|预计)\s*$", text[max(0, m.start() - 3):m.start()]) \
+                or re.match(r"\s*[^\W\d_]{0,4}(?:以上|以下|左右)", text[m.end():m.end() + 8]):
+            return None                     # 60万人以上, 超过 5000 公里: a bound, no figure to subtract
+        u = FIGURE_UNIT.match(text, m.end())
+        return m.group(0), (u.group(1).strip() if u else "")
+    return None
+
+
+def _checked_arithmetic(text: str) -> str:
+    """``text`` with each correct shown arithmetic reduced to its two operands (which must still be quoted); a
+    wrong result stays and fails the check."""
+    return ARITHMETIC.sub(lambda m: f"{m.group(1)} {m.group(2)}" if subtract(m.group(1), m.group(2)) == m.group(3)
+                          else m.group(0), text)
+
+
 def faithful(line: str, quotes: Sequence[str], locations: Sequence[str] = ()) -> bool:
     """Every number (a whole number, not inside a longer one) and every quoted name of ``line`` occurs in one of
-    ``quotes``; citation markers, 《titles》 and the cited ``locations`` (专栏1, 第十五章) are not claims."""
-    text = unicodedata.normalize("NFKC", line)
+    ``quotes``; citation markers, 《titles》 and the cited ``locations`` (专栏1, 第十五章) are not claims. The result
+    of shown arithmetic (a − b = c) is not quoted: it must be right, and a and b quoted."""
+    text = _checked_arithmetic(unicodedata.normalize("NFKC", line))
     for loc in locations:
         if loc:
             text = text.replace(unicodedata.normalize("NFKC", loc), " ")
@@ -200,10 +252,30 @@ class AnswerLine:
                 return 0
             return 1
 
-        ordered = sorted(values, key=rank)
+        year_of = lambda c: int(m.group(0)) if (m := re.search(r"(?:19|20)\d{2}", c.partition("：")[0])) else 0  # noqa: E731
+        # a difference is said from the later figure (2030年目标 70（2025年 68.04）；差值：70 − 68.04 …)
+        ordered = sorted(values, key=(lambda c: (rank(c), -year_of(c))) if q.difference else rank)
         show = lambda c: c.replace("：", " ", 1)  # noqa: E731 -- "2030年目标：75左右" -> "2030年目标 75左右"
         first, rest = show(ordered[0]), [show(c) for c in ordered[1:]]
         return f"{name}：{first}" + (f"（{'；'.join(rest)}）" if rest else "")
+
+    @staticmethod
+    def row_difference(q: Question, row: str) -> str | None:
+        """比2025年高多少 of a 专栏 row: its later asked column minus its earlier one ('70 − 68.04 = 1.96个百分点';
+        a row in % differs in 个百分点); None unless both are plain figures."""
+        cells = [c.strip() for c in row.split("｜") if c.strip()]
+        if len(cells) < 3:
+            return None
+        name, years = cells[0], [str(y) for y in q.timeframe.years]
+        dated = [(m.group(0), c.partition("：")[2]) for c in cells[1:] if (m := re.search(r"(?:19|20)\d{2}", c.partition("：")[0]))]
+        asked = [d for d in dated if not years or d[0] in years]
+        if len(asked) < 2:
+            asked = dated
+        if len(asked) < 2:
+            return None
+        (_, earlier), (_, later) = sorted(asked)[0], sorted(asked)[-1]
+        unit = "个百分点" if re.search(r"[（(][%％][）)]", name) else ""
+        return difference(later, earlier, unit)
 
     def entry(self, text: str) -> str:
         """A glossary entry as 'term：explanation' (its number 3． left out), the explanation cut to fit."""

@@ -108,6 +108,7 @@ class Question:
     corrections: tuple[Correction, ...] = ()
     garbage: bool = False            # no question in it (markup, emoji, no Chinese content word)
     where: bool = False              # asks where the documents say it (在哪一章提到…, 哪个专栏列了…)
+    difference: bool = False         # asks the difference of two figures (比2025年高多少): the line shows the arithmetic
 
     @property
     def compared_docs(self) -> tuple[str, ...]:
@@ -131,7 +132,7 @@ class Question:
                 "places": list(self.subject.places), "docs": list(self.subject.docs),
                 "years": list(self.timeframe.years), "period": self.timeframe.period, "aspect": self.timeframe.aspect,
                 "terms": {t.text: round(t.weight, 2) for t in self.terms}, "focus": list(self.focus), "modifier": self.modifier,
-                "garbage": self.garbage,
+                "garbage": self.garbage, "difference": self.difference,
                 "corrections": [f"{c.wrong}->{c.right}" for c in self.corrections]}
 
 
@@ -158,6 +159,17 @@ ANAPHORA = re.compile(r"这个|这项|该项|该|此|上述|这些|它|其中|�
 DOC_PERIOD = re.compile(r"(方案|纲要|规划|计划|报告|意见)\s*[（(]\s*(?:19|20)\d{2}\s*[—–\-~至到]+\s*(?:19|20)\d{2}\s*年?\s*[）)]")
 TARGET_ASKED = re.compile(r"什么(?:样的)?[\u4e00-\u9fff]{0,10}目标|目标(?:是|为|定为?)?(?:什么|啥|多少)")
 JOINERS = ("和", "与", "及", "、", "跟", "同", "对")
+# a difference asked of two stated figures: 比2025年高多少, 比全市低几个百分点, 与目标相比还差多少, 相差多少
+_MORE = r"[还再]?(?:高|低|多|少|增加|提高|增长|减少|下降|降低|上升|快|慢|差)了?(?:多少|几|好多)"
+DIFFERENCE = re.compile(rf"(?:比|较)(?P<base>[^，,。？?；;]{{0,12}}?){_MORE}|(?:与|和|同|跟)(?P<base2>[^，,。？?；;]{{0,20}}?)"
+                        rf"(?:相比|比)[，,]?{_MORE}|(?:相差|差距|差值|还差|差)(?:了|是|有|为)?(?:多少|几|好多)")
+
+
+def without_difference(text: str) -> str:
+    """``text`` without the words that ask a difference (比 … 高多少, 与 … 相比还差多少), keeping what is compared."""
+    return DIFFERENCE.sub(lambda m: f" {m.group('base') or m.group('base2') or ''} ", text)
+
+
 COMPARE = re.compile(r"分别|各是|各为|各自|相比|比较|对比|比起来|差多少|差距|高多少|低多少|还是|和.{0,16}(?:比|相比|目标|分别)")
 
 
@@ -511,9 +523,14 @@ class QuestionAnalyzer:
         timeframe = own if not rewritten or own.years or own.period else self.timeframe_of(undated(query))
         if rewritten and own.aspect is None and timeframe is own:
             timeframe = TimeFrame(own.years, own.period, self.timeframe_of(undated(query)).aspect)
-        terms = self.terms_of(ask, subject)
+        difference = bool(DIFFERENCE.search(ask))
+        if difference:     # both figures' years: "比2025年高多少？" after "2030年目标是多少？" asks 2030 and 2025
+            years = sorted(set(timeframe.years) | set(self.timeframe_of(undated(query)).years))
+            timeframe = TimeFrame(tuple(years), timeframe.period, timeframe.aspect)
+        # the difference words (比 … 高多少) frame the ask; they are not its topic
+        terms = self.terms_of(without_difference(ask), subject)
         if rewritten and sum(t.known for t in terms) < 2:     # "那2025年呢？": the topic is the previous question's
-            terms = self.terms_of(query, subject)
+            terms = self.terms_of(without_difference(query), subject)
         elif (clause := self.ask_clause(ask)) != ask:
             terms = self._scene_words_weigh_less(terms, clause)
         compare = bool(COMPARE.search(corrected)) or len(subject.places) + len(subject.docs) >= 2
@@ -523,7 +540,7 @@ class QuestionAnalyzer:
                          subject=subject, timeframe=timeframe, terms=terms, compare=compare, rewritten=rewritten,
                          corrections=tuple(fixes), focus=focus, modifier=modifier,
                          asks=said or bool(rewritten) or bool(re.search(r"[?？]", corrected)),
-                         where=bool(WHERE_SAID.search(ask)))
+                         where=bool(WHERE_SAID.search(ask)), difference=difference)
         asks = self.asks(ask)
         if len(asks) >= 2 and not rewritten:
             return replace(whole, parts=self.parts_of(asks, whole))
@@ -566,6 +583,10 @@ class QuestionAnalyzer:
             elif self.slot_of(p)[1] or (out and re.search(r"呢[?？]?$", p)):    # "…是多少？2035年呢？"
                 out.append(p)
         real = [a for a in out if not self.rules.meta_ask.search(a.split("，")[-1])]
+        # "…目标是多少，实际完成了多少，相差多少？": the difference of the two asks before it, not an ask of its own
+        # (after one ask, "为啥定的65万人？比2024年多了好多？" asks a figure the documents may state: 高5万人)
+        real = [a for i, a in enumerate(real) if not (i >= 2 and DIFFERENCE.search(a) and not re.sub(
+            r"[\W\d_]|年", "", without_difference(a)))] or real
         return (real if real else out)[:4]        # "…哪一年开工、投资多少，文件里有没有讲？": two asks, not three
 
     def parts_of(self, asks: list[str], whole: Question) -> tuple[Question, ...]:
