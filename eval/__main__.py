@@ -1,11 +1,13 @@
 """python -m eval [--golden FILE] [--out DIR] [--json] [--ablations] [--limit N] [--fast] [--gate]
+python -m eval --compare RUN_A RUN_B
 
 Runs the golden suite through the pipeline (retrieval k=10 + ask per item), prints a summary table
 (``--json``: only the metrics object of shared/interfaces.md) and, with ``--out DIR``, writes
 report.md, metrics.json, items.jsonl (failing cases first) and PNG charts.
 ``--gate`` is a fast pass that exits 1 when a metric falls below its floor (or rises above a
 ``max:`` ceiling) in eval/floors.json.
-``--golden`` also takes an evaluator's .csv/.xlsx sheet (eval/golden_sheet.py).
+``--golden`` also takes an evaluator's .csv/.xlsx sheet (eval/golden_sheet.py); ``--compare`` lists the items
+fixed and broken between two ``--out`` folders and the metric deltas (eval/compare.py).
 """
 from __future__ import annotations
 
@@ -57,6 +59,8 @@ def parse_args(argv=None):
     ap.add_argument("--golden", default=str(HERE / "golden.jsonl"),
                     help="golden file: .jsonl, or a .csv/.xlsx sheet with Chinese headers (eval/golden_template.xlsx); "
                          "default: eval/golden.jsonl")
+    ap.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"),
+                    help="compare two runs written by --out (folders or their items.jsonl): fixed/broken items, metric deltas")
     ap.add_argument("--out", help="write report.md, metrics.json, items.jsonl and PNG charts to this folder")
     ap.add_argument("--json", action="store_true", help="print only the metrics object (JSON) on stdout")
     ap.add_argument("--ablations", action="store_true", help="also run the retrieval ablations (builds extra in-memory indexes)")
@@ -78,6 +82,10 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.compare:
+        from .compare import main as compare
+
+        return compare(*args.compare)
     command = "python -m eval " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     overrides = corpus_settings(args)
     try:
