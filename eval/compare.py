@@ -54,7 +54,7 @@ CHECKS = (
     Check("hit@1", _answerable(lambda r: r.get("hit_rank") == 1), _rank),
     Check("hit@5", _answerable(lambda r: (r.get("hit_rank") or 99) <= 5), _rank),
     Check("keyword", _answerable(lambda r: r.get("keyword_ok")),
-          lambda r: "missing " + "、".join(r["missing_keywords"]) if r.get("missing_keywords") else ""),
+          lambda r: "missing " + "".join(f"「{k}」" for k in r["missing_keywords"]) if r.get("missing_keywords") else ""),
     Check("lead_keyword", _answerable(lambda r: r.get("lead_keyword_ok") and not r.get("refused"))),
     Check("citation_hit", _answerable(lambda r: r.get("citation_hit"))),
     Check("answered", _answerable(lambda r: not r.get("refused"))),                 # a false refusal when ✗
@@ -71,7 +71,7 @@ class ItemChange:
     type: str
     question: str
     failed: tuple[bool, bool]    # in A, in B
-    changes: tuple[str, ...]     # "keyword ✗→✓ (missing 万州 → )"
+    changes: tuple[str, ...]     # "keyword ✗→✓ (missing 「万州」 → –)"
 
 
 @dataclass(frozen=True)

@@ -62,8 +62,8 @@ def test_fixed_broken_changed_and_only_in_one_run(runs):
     assert [c.id for c in cmp.changed] == ["G4"]
     assert (cmp.only_a, cmp.only_b) == (["G5"], ["G6"])
     g1, (g2, g3), g4 = cmp.fixed[0], cmp.broken, cmp.changed[0]
-    assert g1.changes == ("keyword ✗→✓ (missing 3.25 → –)", "lead_keyword ✗→✓")
-    assert "answered ✓→✗" in g2.changes and "keyword ✓→✗ (– → missing 73.02)" in g2.changes
+    assert g1.changes == ("keyword ✗→✓ (missing 「3.25」 → –)", "lead_keyword ✗→✓")
+    assert "answered ✓→✗" in g2.changes and "keyword ✓→✗ (– → missing 「73.02」)" in g2.changes
     assert g3.changes == ("refused ✓→✗",)
     assert g4.changes == ("hit@1 ✗→✓ (rank 3 → rank 1)",)
     assert (g2.split, g2.question) == ("test", "2025年城镇化率达到了多少？")
