@@ -120,7 +120,7 @@ def _write_xlsx(path: Path, header, rows, layout: SheetLayout) -> None:
     ws.append(header)
     for r in body:
         ws.append(r)
-    last = len(body) + 1
+    last = max(len(body) + 1, 200)          # rows formatted for typing beyond the examples
     for col, name in enumerate(header, 1):
         letter = get_column_letter(col)
         head = ws.cell(row=1, column=col)
@@ -128,13 +128,13 @@ def _write_xlsx(path: Path, header, rows, layout: SheetLayout) -> None:
         if layout.notes and layout.notes[col - 1]:
             head.comment = Comment(layout.notes[col - 1], "渝策问答")
         ws.column_dimensions[letter].width = layout.widths.get(name, 16)
-        for r in range(2, max(last, 200) + 1):                # text cells: 3.10 stays "3.10", 0075 stays "0075"
+        for r in range(2, last + 1):                # text cells: 3.10 stays "3.10", 0075 stays "0075"
             cell = ws.cell(row=r, column=col)
             cell.number_format = "@"
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         if name in layout.choices:
             dv = DataValidation(type="list", formula1='"' + ",".join(layout.choices[name]) + '"', allow_blank=True)
-            dv.add(f"{letter}2:{letter}1000")
+            dv.add(f"{letter}2:{letter}{max(last, 1000)}")
             ws.add_data_validation(dv)
     if layout.notes:
         for col in range(1, len(header) + 1):
