@@ -1,10 +1,13 @@
 """python -m eval [--golden FILE] [--out DIR] [--json] [--ablations] [--limit N] [--fast] [--gate]
+python -m eval --compare RUN_A RUN_B
 
 Runs the golden suite through the pipeline (retrieval k=10 + ask per item), prints a summary table
 (``--json``: only the metrics object of shared/interfaces.md) and, with ``--out DIR``, writes
 report.md, metrics.json, items.jsonl (failing cases first) and PNG charts.
 ``--gate`` is a fast pass that exits 1 when a metric falls below its floor (or rises above a
 ``max:`` ceiling) in eval/floors.json.
+``--golden`` also takes an evaluator's .csv/.xlsx sheet (eval/golden_sheet.py); ``--compare`` lists the items
+fixed and broken between two ``--out`` folders and the metric deltas (eval/compare.py).
 """
 from __future__ import annotations
 
@@ -53,7 +56,11 @@ def load_floors(path: Path = FLOORS) -> dict:
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(prog="python -m eval", description="golden-set evaluation of the RAG pipeline")
-    ap.add_argument("--golden", default=str(HERE / "golden.jsonl"), help="golden JSONL file (default: eval/golden.jsonl)")
+    ap.add_argument("--golden", default=str(HERE / "golden.jsonl"),
+                    help="golden file: .jsonl, or a .csv/.xlsx sheet with Chinese headers (eval/golden_template.xlsx); "
+                         "default: eval/golden.jsonl")
+    ap.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"),
+                    help="compare two runs written by --out (folders or their items.jsonl): fixed/broken items, metric deltas")
     ap.add_argument("--out", help="write report.md, metrics.json, items.jsonl and PNG charts to this folder")
     ap.add_argument("--json", action="store_true", help="print only the metrics object (JSON) on stdout")
     ap.add_argument("--ablations", action="store_true", help="also run the retrieval ablations (builds extra in-memory indexes)")
@@ -75,9 +82,14 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.compare:
+        from .compare import main as compare
+
+        return compare(*args.compare)
     command = "python -m eval " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    overrides = corpus_settings(args)
     try:
-        items = load_golden(args.golden)
+        items = load_golden(args.golden, corpus_dir=overrides.get("corpus_dir"))     # a sheet is checked against it
     except GoldenError as e:
         sys.exit(f"error: {e}")
     if args.split != "all":
@@ -91,7 +103,7 @@ def main(argv=None) -> int:
 
     from .run import run
 
-    settings = Settings(**corpus_settings(args))
+    settings = Settings(**overrides)
     pipeline = Pipeline(settings, progress=progress)
     started = time.strftime("%Y-%m-%d %H:%M:%S %z")
     version = code_version()

@@ -68,9 +68,19 @@ def schema_errors(obj) -> list[str]:
     return errs
 
 
-def load_golden(path: str | Path) -> list[dict]:
-    """Parse and schema-check every line; raise GoldenError("file:line: reason") on the first problem."""
+SHEET_SUFFIXES = (".csv", ".xlsx")
+
+
+def load_golden(path: str | Path, corpus_dir: str | Path | None = None) -> list[dict]:
+    """Parse and schema-check every line; raise GoldenError("file:line: reason") on the first problem.
+
+    A ``.csv`` or ``.xlsx`` file is an evaluator's spreadsheet (eval/golden_sheet.py): its documents are named by
+    id or title and its evidence is checked against the corpus in ``corpus_dir`` (default: the settings' corpus)."""
     path = Path(path)
+    if path.suffix.lower() in SHEET_SUFFIXES:
+        from .golden_sheet import load_sheet
+
+        return load_sheet(path, corpus_dir)
     if not path.is_file():
         raise GoldenError(f"{path}: golden file not found")
     items, seen = [], {}
@@ -94,6 +104,29 @@ def load_golden(path: str | Path) -> list[dict]:
     return items
 
 
+def evidence_found_in(evidence: str, docs: list[str], corpus_texts: dict[str, str]) -> list[str]:
+    """The documents among ``docs`` whose text contains the evidence string (whitespace removed from both)."""
+    ev = strip_ws(evidence)
+    return [d for d in docs if ev and ev in strip_ws(corpus_texts[d])]
+
+
+def docs_without_evidence(item: dict, corpus_texts: dict[str, str]) -> list[str]:
+    """Listed documents of a cross_document item that none of its evidence strings comes from."""
+    if item["type"] != "cross_document":
+        return []
+    docs = docs_of(item)
+    matched = {d for ev in item["evidence"] for d in evidence_found_in(ev, docs, corpus_texts)}
+    return [d for d in docs if d not in matched]
+
+
+def keywords_not_in_evidence(item: dict) -> list[str]:
+    """Answer keywords no evidence string contains (width and whitespace ignored); none for unanswerable items."""
+    evidence = [norm_kw(e) for e in item["evidence"]]
+    if not evidence:
+        return []
+    return [kw for kw in item["answer_keywords"] if not any(norm_kw(kw) in e for e in evidence)]
+
+
 def check_item(item: dict, corpus_texts: dict[str, str]) -> list[str]:
     """Content problems: unknown documents, evidence not in its document(s), keywords not in the evidence."""
     errs = []
@@ -103,20 +136,9 @@ def check_item(item: dict, corpus_texts: dict[str, str]) -> list[str]:
         return [f"unknown document id(s) {unknown}"]
     if item["type"] != "unanswerable" and not docs:
         errs.append("answerable item without a document")
-    flat = {d: strip_ws(corpus_texts[d]) for d in docs}
-    matched = set()
     for ev in item["evidence"]:
-        found = [d for d in docs if strip_ws(ev) in flat[d]]
-        if not found:
+        if not evidence_found_in(ev, docs, corpus_texts):
             errs.append(f"evidence not found in {docs}: {ev[:40]!r}")
-        matched.update(found)
-    if item["type"] == "cross_document":
-        for d in docs:
-            if d not in matched:
-                errs.append(f"no evidence string matches listed document {d}")
-    if item["evidence"]:
-        evidence = [norm_kw(e) for e in item["evidence"]]
-        for kw in item["answer_keywords"]:
-            if not any(norm_kw(kw) in e for e in evidence):
-                errs.append(f"keyword {kw!r} not in the evidence")
+    errs += [f"no evidence string matches listed document {d}" for d in docs_without_evidence(item, corpus_texts)]
+    errs += [f"keyword {kw!r} not in the evidence" for kw in keywords_not_in_evidence(item)]
     return errs
