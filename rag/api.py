@@ -32,6 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 
 from . import ingest
+from .api_docs import add_offline_docs
 from .feedback import FeedbackError, FeedbackStore
 from .pipeline import QuestionError
 
@@ -42,7 +43,8 @@ MAX_BODY_BYTES = 256 * 1024
 UPLOAD_PATH = "/api/admin/documents"      # the one route with a larger body: ingest.MAX_BYTES + multipart overhead
 MAX_HISTORY_TURNS = 50
 HISTORY_USED = 12          # only the last turns matter for follow-up rewriting
-RATE_EXEMPT = ("/api/health", "/api/docs", "/api/openapi.json")
+DOCS_PATH, DOCS_ASSETS = "/api/docs", "/api/docs/assets"     # Swagger UI, served offline (rag/api_docs.py)
+RATE_EXEMPT = ("/api/health", DOCS_PATH, "/api/openapi.json")   # prefixes: the docs' assets are exempt too
 
 
 # ------------------------------------------------------------------ errors
@@ -366,7 +368,9 @@ def create_api(pipeline, settings, feedback: FeedbackStore | None = None,
     app = FastAPI(title="渝策问答 API", version="1.0",
                   description="Cited question answering over Chongqing planning documents. "
                               "Errors: `{\"error\": {\"code\", \"message_zh\", \"message_en\"}}`.",
-                  docs_url=f"{API_PREFIX}/docs", redoc_url=None, openapi_url=f"{API_PREFIX}/openapi.json")
+                  docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
+                  openapi_url=f"{API_PREFIX}/openapi.json")
+    add_offline_docs(app, DOCS_PATH, DOCS_ASSETS)      # FastAPI's own docs page loads its JS from a CDN
     app.state.pipeline, app.state.feedback, app.state.limiter = pipeline, store, limiter
     app.add_middleware(ApiGuard, limiter=limiter, allowed_origins=settings.allowed_origins,
                        secrets=(settings.admin_token, settings.llm_api_key), admin_token=settings.admin_token)
@@ -516,7 +520,7 @@ def create_api(pipeline, settings, feedback: FeedbackStore | None = None,
         return change_and_reindex(lambda: ingest.remove_document(corpus_dir(), doc_id))
 
     # -- anything else under /api: JSON 404 / 405 (instead of falling through to the UI) -------
-    known = {r.path for r in app.routes if getattr(r, "path", "").startswith(API_PREFIX + "/")}
+    known = {r.path for r in app.routes if getattr(r, "path", "").startswith(API_PREFIX + "/") and hasattr(r, "methods")}
 
     @app.api_route(API_PREFIX + "/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"],
                    include_in_schema=False)
