@@ -177,7 +177,8 @@ class QuestionAnalyzer:
     def __init__(self, rules: QuestionRules, lexicon, stats: TermStats, gazetteer: Gazetteer,
                  thesaurus, speller: Speller | None, doc_aliases: dict[str, list[str]], home_region: str = "",
                  glossary_keys: Sequence[str] = (), this_year: int | None = None, title_words: Sequence[str] = (),
-                 weak_aliases: dict[str, list[str]] | None = None, outlines: Sequence[str] = ()):
+                 weak_aliases: dict[str, list[str]] | None = None, outlines: Sequence[str] = (),
+                 regions: dict[str, str] | None = None):
         if home_region and home_region not in gazetteer.regions:
             raise ValueError(f"home_region {home_region!r} is not a region of the gazetteer")
         self.rules, self.lexicon, self.stats = rules, lexicon, stats
@@ -185,6 +186,7 @@ class QuestionAnalyzer:
         self.aliases = doc_aliases
         self.weak_aliases = weak_aliases or {}     # names of the city outline that count only beside another document
         self.outlines = set(outlines)              # documents that are a 规划纲要 (whose 纲要 a question may mean)
+        self.regions = regions or {}               # document -> the region it is about (its scope)
         self.home = home_region
         self.glossary_keys = set(glossary_keys)
         self.this_year = this_year or __import__("datetime").date.today().year
@@ -326,6 +328,12 @@ class QuestionAnalyzer:
                 hit = [t.find(n) for n in (*names, *(["纲要"] if outline_asked else [])) if n in t]
                 if d not in first and hit:
                     first[d] = min(hit)
+        if "纲要" in t and not set(first) & self.outlines:
+            # "「十五五」规划纲要2030年的目标" names the outline of the place asked about (or of the home region)
+            where = set(places) or {self.home}
+            own = [d for d in self.outlines if self.regions.get(d) in where]
+            if len(own) == 1:
+                first[own[0]] = t.find("纲要")
         docs = sorted(first, key=first.get)          # in the order the question names them
         return Subject(places=tuple(places), docs=tuple(docs), home="" if places else self.home)
 

@@ -116,6 +116,23 @@
     return bar;
   }
 
+  function sideTable(rows, ns, bubble) {
+    var t = el("table", "yc-table"), head = el("tr");
+    ["对象", "年份", "数值", "出处"].forEach(function (h) { head.appendChild(el("th", null, h)); });
+    t.appendChild(head);
+    rows.forEach(function (r) {
+      var tr = el("tr");
+      tr.appendChild(el("td", null, r.side));
+      tr.appendChild(el("td", null, r.year || "—"));
+      tr.appendChild(el("td", null, r.value));
+      var cell = el("td");
+      cell.appendChild(answerText(r.cite || "—", ns, bubble));
+      tr.appendChild(cell);
+      t.appendChild(tr);
+    });
+    return t;
+  }
+
   function renderAnswer(bubble, ans) {
     bubble.textContent = "";
     var ns = (ans.citations || []).map(function (c) { return c.n; });
@@ -133,6 +150,12 @@
       first.className += " yc-lead";
       bubble.appendChild(first);
       var rest = text.slice(lead.length).replace(/^\n+/, "");
+      if (ans.table && ans.table.length) {
+        /* a comparison's sides as a table; its text lines (对象｜年份｜数值｜出处 …) are not repeated below */
+        bubble.appendChild(sideTable(ans.table, ns, bubble));
+        var lines = rest.split("\n");
+        if (lines[0] === "对象｜年份｜数值｜出处") rest = lines.slice(ans.table.length + 1).join("\n").replace(/^\n+/, "");
+      }
       if (rest) {
         var ev = el("details", "yc-evidence");
         ev.appendChild(el("summary", null, "依据条款"));
