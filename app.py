@@ -27,6 +27,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response  # noqa: E402
 
 from rag.api import RateLimiter, ask_json, create_api  # noqa: E402
 from rag.feedback import FeedbackStore  # noqa: E402
+from rag.gradio_api import add_ask_endpoint  # noqa: E402
 from rag.pipeline import Pipeline, QuestionError  # noqa: E402
 from rag.settings import Settings, get_settings  # noqa: E402
 
@@ -385,6 +386,7 @@ def build_ui(pipeline: Pipeline, store: FeedbackStore, limiter: RateLimiter) -> 
         fb_box.submit(on_comment, inputs=[fb_box, state], outputs=[fb_box, fb_note, fb_row], api_visibility="private")
         clear_btn.click(clear, outputs=[chatbot, state, fb_note, fb_row], api_visibility="private")
         chatbot.clear(clear, outputs=[chatbot, state, fb_note, fb_row], api_visibility="private")   # its 🗑 icon
+        add_ask_endpoint(pipeline, limiter)      # the one public API endpoint, /ask (rag/gradio_api.py)
     # the answering itself waits in the pipeline's FIFO worker pool; the queue only bounds open chat events
     # Gradio runs at most max_threads (default 40) events of any kind at once, whatever the concurrency limit
     demo.max_threads = max(demo.max_threads, CHAT_CONCURRENCY)
@@ -438,7 +440,7 @@ def build_app(settings: Settings | None = None, pipeline: Pipeline | None = None
                            font=["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "system-ui", "sans-serif"],
                            font_mono=["Noto Sans Mono CJK SC", "Consolas", "monospace"])
     return gr.mount_gradio_app(app, build_ui(pipeline, store, limiter), path="/", root_path=settings.root_path or None,
-                               css=CSS, head=HEAD, theme=theme, footer_links=[], ssr_mode=False, show_error=False)
+                               css=CSS, head=HEAD, theme=theme, footer_links=["api"], ssr_mode=False, show_error=False)
 
 
 def main(argv: list[str] | None = None) -> int:
