@@ -11,7 +11,7 @@ rate limit are a ``gr.Error`` whose message is ``[code] 中文 / English``, the 
 
 The answer comes as a JSON *string*, not an object: gradio_client 2.7 (protocol sse_v3) takes every dict in a
 result that has a string "path" key for a file and downloads it -- each citation has one (its heading path),
-so a plain ``Client(url).predict`` of an object result failed with 403 (tests/test_gradio_api.py).
+so a plain ``Client(url).predict`` of the object failed with HTTP 403 on /gradio_api/file=<the path's text>.
 """
 # no `from __future__ import annotations`: gr.api reads the return annotation as an object, not a string
 import asyncio
@@ -31,7 +31,8 @@ API_NAME = "ask"
 
 def api_error(code: str, zh: str, en: str) -> gr.Error:
     # print_exception=False: a bad question is the caller's mistake, not a server fault worth a traceback
-    return gr.Error(f"[{code}] {zh} / {en}", title="请求无效 / invalid request", print_exception=False)
+    title = "请求过于频繁 / too many requests" if code == "rate_limited" else "请求无效 / invalid request"
+    return gr.Error(f"[{code}] {zh} / {en}", title=title, print_exception=False)
 
 
 def ask_request(question, history, doc) -> AskRequest:

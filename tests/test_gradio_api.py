@@ -92,7 +92,8 @@ def check_answer(a: dict, texts: dict) -> None:
     assert not DANGEROUS.search(a["answer"])
 
 
-def test_view_api_lists_only_ask_with_its_three_inputs(client):
+def test_view_api_lists_only_ask_with_its_three_inputs(client, url):
+    assert "api" in httpx.get(url + "/config", timeout=10).json()["footer_links"]     # the "Use via API" link
     info = client.view_api(print_info=False, return_format="dict")
     assert list(info["named_endpoints"]) == ["/ask"] and not info["unnamed_endpoints"]   # the UI's events stay private
     ep = info["named_endpoints"]["/ask"]
