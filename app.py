@@ -27,6 +27,8 @@ from fastapi.responses import FileResponse, HTMLResponse, Response  # noqa: E402
 
 from rag.api import RateLimiter, ask_json, create_api  # noqa: E402
 from rag.feedback import FeedbackStore  # noqa: E402
+from rag.gradio_api import add_ask_endpoint  # noqa: E402
+from rag.logs import STAMPED, setup_logging, uvicorn_level  # noqa: E402
 from rag.pipeline import Pipeline, QuestionError  # noqa: E402
 from rag.settings import Settings, get_settings  # noqa: E402
 
@@ -385,6 +387,7 @@ def build_ui(pipeline: Pipeline, store: FeedbackStore, limiter: RateLimiter) -> 
         fb_box.submit(on_comment, inputs=[fb_box, state], outputs=[fb_box, fb_note, fb_row], api_visibility="private")
         clear_btn.click(clear, outputs=[chatbot, state, fb_note, fb_row], api_visibility="private")
         chatbot.clear(clear, outputs=[chatbot, state, fb_note, fb_row], api_visibility="private")   # its 🗑 icon
+        add_ask_endpoint(pipeline, limiter)      # the one public API endpoint, /ask (rag/gradio_api.py)
     # the answering itself waits in the pipeline's FIFO worker pool; the queue only bounds open chat events
     # Gradio runs at most max_threads (default 40) events of any kind at once, whatever the concurrency limit
     demo.max_threads = max(demo.max_threads, CHAT_CONCURRENCY)
@@ -438,7 +441,7 @@ def build_app(settings: Settings | None = None, pipeline: Pipeline | None = None
                            font=["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "system-ui", "sans-serif"],
                            font_mono=["Noto Sans Mono CJK SC", "Consolas", "monospace"])
     return gr.mount_gradio_app(app, build_ui(pipeline, store, limiter), path="/", root_path=settings.root_path or None,
-                               css=CSS, head=HEAD, theme=theme, footer_links=[], ssr_mode=False, show_error=False)
+                               css=CSS, head=HEAD, theme=theme, footer_links=["api"], ssr_mode=False, show_error=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -448,9 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=s.port)
     ap.add_argument("--root-path", default=s.root_path, help="path prefix behind a reverse proxy (RAG_ROOT_PATH)")
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("faiss", "faiss.loader", "bm25s", "httpx"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    setup_logging(s.log_level, STAMPED)     # other libraries' INFO lines only with RAG_LOG_LEVEL=debug (rag/logs.py)
     settings = s.model_copy(update={"host": args.host, "port": args.port, "root_path": args.root_path.rstrip("/")})
     print(f"{TITLE}: 加载文档与索引（首次启动会建立索引）/ loading corpus and index ...", file=sys.stderr, flush=True)
     t = time.perf_counter()
@@ -459,6 +460,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:
         print(f"错误 / error: could not load the corpus or index: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
+    if pipeline.build_report is not None:
+        print(pipeline.build_report.summary(), file=sys.stderr, flush=True)
     st = pipeline.stats()
     print(f"就绪 / ready: {st['documents']} documents, {st['chunks']} chunks ({time.perf_counter() - t:.1f} s); "
           f"http://{args.host}:{args.port}{settings.root_path}/", file=sys.stderr, flush=True)
@@ -477,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(fast) < 2:
         log.warning("uvloop/httptools not installed: the chat will handle about a third fewer users at once "
                     "(pip install -r requirements.txt)")
-    uvicorn.run(app, host=args.host, port=args.port, root_path=settings.root_path, log_level="info",
+    uvicorn.run(app, host=args.host, port=args.port, root_path=settings.root_path, log_level=uvicorn_level(s.log_level),
                 proxy_headers=True, forwarded_allow_ips="127.0.0.1")
     return 0
 

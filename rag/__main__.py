@@ -243,4 +243,8 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
+    from .logs import setup_logging
+    from .settings import get_settings
+
+    setup_logging(get_settings().log_level)     # here, not in main(): tests call main() in their own process
     sys.exit(main())

