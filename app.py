@@ -111,6 +111,20 @@ def answer_text_html(text: str, ns: set[int], mid: str) -> str:
     return REF.sub(link, esc(text)).replace("\n", "<br>")
 
 
+TABLE_HEAD = "对象｜年份｜数值｜出处"
+
+
+def side_table_html(rows: list[dict], ns: set[int], mid: str) -> str:
+    """A comparison's sides (Answer.table) as a small table under the answer line; its [n] open the quotes."""
+    if not rows:
+        return ""
+    head = "".join(f"<th>{h}</th>" for h in TABLE_HEAD.split("｜"))
+    body = "".join(f'<tr><td>{esc(r.get("side", ""))}</td><td>{esc(r.get("year") or "—")}</td>'
+                   f'<td>{esc(r.get("value", ""))}</td><td>{answer_text_html(r.get("cite") or "—", ns, mid)}</td></tr>'
+                   for r in rows)
+    return f'<table class="yc-table"><tr>{head}</tr>{body}</table>'
+
+
 def answer_html(ans: dict, mid: str) -> str:
     """One bot message: rewritten query, notice, the answer with clickable [n], the citation panel."""
     cites = ans.get("citations") or []
@@ -127,9 +141,12 @@ def answer_html(ans: dict, mid: str) -> str:
     elif lead and text.startswith(lead):
         # answer first: the direct answer line in bold, the quoted clauses under it folded (open on click)
         rest = text[len(lead):].strip("\n")
+        table = side_table_html(ans.get("table") or [], ns, mid)
+        if table and rest.startswith(TABLE_HEAD):         # the table's text lines are drawn as the table instead
+            rest = "\n".join(rest.split("\n")[len(ans["table"]) + 1:]).strip("\n")
         folded = (f'<details class="yc-evidence"><summary>依据条款</summary>{answer_text_html(rest, ns, mid)}</details>'
                   if rest else "")
-        out.append(f'<div class="yc-answer"><div class="yc-lead">{answer_text_html(lead, ns, mid)}</div>{folded}</div>')
+        out.append(f'<div class="yc-answer"><div class="yc-lead">{answer_text_html(lead, ns, mid)}</div>{table}{folded}</div>')
     else:
         out.append(f'<div class="yc-answer">{answer_text_html(text, ns, mid)}</div>')
     if cites:
@@ -160,6 +177,9 @@ CSS = """
 .yc-header p { margin: .2rem 0 0; color: #667085; }
 .yc-answer, .yc-refused { line-height: 1.7; }
 .yc-lead { font-weight: 700; font-size: 1.05em; }
+.yc-table { border-collapse: collapse; margin: 6px 0; font-size: 0.92em; display: block; overflow-x: auto; max-width: 100%; }
+.yc-table th, .yc-table td { border: 1px solid #d0d7de; padding: 3px 6px; text-align: left; vertical-align: top; }
+.yc-table th { background: #f3f5f7; font-weight: 600; }
 details.yc-evidence { margin-top: .35rem; color: #344054; }
 details.yc-evidence > summary { cursor: pointer; color: #667085; font-size: .9em; }
 a.yc-ref { color: #1d4ed8; font-weight: 600; text-decoration: none; cursor: pointer; padding: 0 1px; }

@@ -408,6 +408,24 @@ def test_answer_html_escapes_and_links():
     assert "yc-refused" in refused and "最接近的条款" in refused
 
 
+def test_answer_html_draws_the_comparison_table_once():
+    import app as webapp
+
+    lead = "重庆市：A 14[1]；綦江区：B <8.5>[2]"
+    ans = {"question": "q", "refused": False, "backend": "extractive", "lead": lead,
+           "answer": f"{lead}\n\n对象｜年份｜数值｜出处\n重庆市｜2030年目标｜14万元｜[1]\n綦江区｜2030年目标｜<8.5>｜[2]\n\n根据《T》L：Q[1]",
+           "table": [{"side": "重庆市", "year": "2030年目标", "value": "14万元", "cite": "[1]"},
+                     {"side": "綦江区", "year": "2030年目标", "value": "<8.5>", "cite": "[2]"}],
+           "citations": [{"n": 1, "doc_id": "d", "title": "T", "location": "L", "quote": "Q", "start": 0, "end": 1},
+                         {"n": 2, "doc_id": "d", "title": "T", "location": "L", "quote": "R", "start": 1, "end": 2}]}
+    h = webapp.answer_html(ans, "ct")
+    assert h.count('<table class="yc-table">') == 1 and h.count("<tr>") == 3 and "<th>对象</th>" in h
+    assert "&lt;8.5&gt;" in h and "<8.5>" not in h                               # cells escaped
+    assert 'href="#ct-2"' in h.split("<table")[1].split("</table>")[0]           # its [n] open the quotes
+    assert "对象｜年份" not in h                                                # the text lines not repeated
+    assert "根据《T》" in h
+
+
 def test_display_segments_tidies_tables_and_wraps():
     import app as webapp
 

@@ -275,6 +275,29 @@ def test_chat_answer_line_first_and_its_ref_opens_the_quote(page, app_url, shots
     page.screenshot(path=str(shots / "screenshot-answer-line.png"))
 
 
+Q_SIDES = "到2030年全市和綦江区人均地区生产总值目标分别是多少？"    # two places, one figure each: a table
+
+
+def test_chat_and_widget_draw_a_comparison_as_a_table(page, app_url):
+    page.goto(app_url + "/")
+    page.wait_for_selector("#yc-input textarea")
+    ask_chat(page, Q_SIDES)
+    answer = page.locator("#yc-chat .yc-answer").last
+    table = answer.locator("table.yc-table")
+    assert table.count() == 1 and table.locator("tr").count() == 3
+    assert "14万元" in table.inner_text() and "8.5万元" in table.inner_text()
+    assert "对象｜年份" not in answer.inner_text()
+    table.locator("a.yc-ref").first.click()
+    page.locator("#yc-chat details.yc-cite[open]").first.wait_for()
+    page.goto(app_url + "/widget")
+    page.locator("#yc-q").wait_for()
+    bubble = widget_ask(page.main_frame, Q_SIDES)
+    wt = bubble.locator("table.yc-table")
+    assert wt.count() == 1 and wt.locator("tr").count() == 3 and "8.5万元" in wt.inner_text()
+    wt.locator("button.yc-ref").first.click()
+    assert bubble.locator("details.yc-cite[open]").count() == 1
+
+
 # ------------------------------------------------------------------ widget on another origin
 def widget_ask(frame, question: str | None = None):
     n = frame.locator(".yc-bot .yc-bubble[data-state]").count()
