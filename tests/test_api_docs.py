@@ -1,6 +1,6 @@
 """Swagger UI at /api/docs served offline (rag/api_docs.py): its assets come from the app, under a strict CSP,
 behind a root_path too. No pipeline is needed for the docs, so the API runs on a stand-in (tests/doubles.py).
-The page running in Chromium with every off-host request blocked: tests/browser/test_api_docs.py."""
+The page running in Chromium with every off-host request blocked: tests/browser/test_docs_offline.py."""
 from __future__ import annotations
 
 import base64
