@@ -104,7 +104,8 @@ def test_llm_fault_gives_extractive_answer_with_notice(llm_client, scenario, not
         a, dt, _ = timed_ask(llm_client, f"{Q} scenario:{scenario}")
     assert a["backend"] == "extractive" and not a["refused"] and a["citations"]
     assert notice in (a["notice"] or "")
-    assert dt < LLM_TIMEOUT + 2.0 < SLOW_SECONDS + 1, f"request took {dt:.1f} s"
+    # timed out, not hung: well before the slow reply would have come (a tight bound failed on a loaded 2-core run: 3.9 s)
+    assert dt < SLOW_SECONDS / 2, f"request took {dt:.1f} s"
     assert SECRET_KEY not in caplog.text
     assert not any(r.exc_info for r in caplog.records if r.levelno >= logging.INFO)   # no stack trace
     # (the openai client itself logs one at DEBUG, below the app's INFO level)

@@ -84,7 +84,7 @@ def test_slow_reply_times_out(backend, stream):
     ans = ask(backend, "slow", stream_cb=(lambda d: None) if stream else None)
     elapsed = time.monotonic() - t0
     assert ans.backend == "extractive" and ans.notice == UNAVAILABLE
-    assert elapsed < TIMEOUT + 1.5 < SLOW_SECONDS
+    assert elapsed < SLOW_SECONDS / 2        # timed out, not hung (a tight bound is no unit test on a loaded machine)
 
 
 @pytest.mark.parametrize("scenario", ["error500", "garbage", "empty"])

@@ -287,3 +287,33 @@ def test_rules_compile():
 def test_words_of_the_clauses_that_set_the_scene_weigh_less(qa):
     t = {x.text: x for x in run(qa, "老人总是接到骗子电话，规划对电信诈骗有啥防范措施？").terms}
     assert t["骗子"].everyday and not t["诈骗"].everyday
+
+
+def test_a_named_outline_without_its_place_is_the_asked_places_outline(qa):
+    assert qa.subject_of("「十五五」规划纲要2030年的目标又是多少").docs == ("chongqing-15th-five-year-plan",)
+    assert qa.subject_of("綦江“十五五”规划纲要里的目标").docs == ("qijiang-15th-five-year-plan",)
+    assert qa.subject_of("2030年的目标又是多少").docs == ()        # no 纲要: no document named
+
+
+def test_difference_asks_frame_the_question_and_ask_both_years(qa):
+    q = qa.run("綦江2030年研发经费投入强度目标比2025年提高多少？")
+    assert q.difference and set(q.timeframe.years) == {2025, 2030}
+    assert not {"比", "提高"} & {t.text for t in q.terms} and "研发经费投入强度" in q.search_text
+    assert not qa.run("到2030年綦江城乡居民收入差距要缩小到多少？").difference       # a stated target, no arithmetic
+    # a trailing 相差多少 after two asks is the difference of those two, not a third ask
+    q = qa.run("2024年计划天然气产量目标是多少亿立方米？实际产了多少？差多少？")
+    assert q.difference and len(q.parts) == 2
+
+
+def test_result_words_are_frame_not_what_is_counted(qa):
+    q = qa.run("2024年計劃裡高中階段教育毛入學率要鞏固在多少以上？實際執行結果達到了多少？")
+    assert all("结果" not in p.focus and "结果" not in {t.text for t in p.terms} for p in q.parts)
+
+
+def test_a_named_plans_target_and_result_read_its_review_report_too(fake_pipeline):
+    a = fake_pipeline.ask("2024年计划的城镇新增就业目标最后完成了吗？")
+    docs = [c.doc_id for c in a.citations]
+    assert "chongqing-2024-plan-report-excerpt" in docs and "chongqing-2025-plan-report-excerpt" in docs
+    assert a.lead and a.lead.startswith("目标：") and "；实际：" in a.lead
+    target, actual = a.lead.split("；实际：")
+    assert "60万人" in target and "71.9" in actual

@@ -2,6 +2,8 @@
 verification -> calibrated decision -> composition (-> optional LLM synthesis over the same evidence)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import re
 import time
 from functools import lru_cache
@@ -10,7 +12,7 @@ from ..lexicon import match_glossary
 from ..retrieve import Retriever
 from ..schema import Answer, Citation, Hit
 from ..scope import docs_in_scope
-from .compose import Composer
+from .compose import BOTH_ASPECTS, Composer
 from .decide import Decider, DecisionModel
 from .evidence import EvidenceConfig, EvidenceVerifier
 from .lead import AnswerLine
@@ -65,12 +67,25 @@ class Answerer:
             config, retriever.texts, titles=retriever.titles,
             answer_line=AnswerLine(self.verifier.topic_spans) if settings.answer_line else None,
             region_of=self.verifier.region_of, headings_of=self.verifier.headings_of,
-            aspect_of=self.verifier.aspect_of)
+            aspect_of=self.verifier.aspect_of, fits_document=self.verifier.fits_document)
         self.backend = make_backend(settings)
 
     # -- public -------------------------------------------------------------------------------
     def analyze(self, question: str, history: list[dict] | None = None, rewritten: str | None = None) -> Question:
         return self.analyzer.run(question, history or [], rewritten)
+
+    def with_review(self, q: Question) -> Question:
+        """A question asking a named annual plan's target and its result ("2024年计划的…目标最后完成了吗") is
+        about the report that reviews that year too: its 执行情况 part states the result."""
+        if not q.subject.docs or not BOTH_ASPECTS.search(q.normalized):
+            return q
+        scopes = self.retriever.scopes
+        planned = {sc.start for d in q.subject.docs if (sc := scopes.get(d)) and sc.start and sc.start == sc.end}
+        own = {scopes[d].region for d in q.subject.docs if d in scopes}
+        review = [d for d, sc in scopes.items() if sc.review_year in planned and sc.region in own and d not in q.subject.docs]
+        if not review:
+            return q
+        return replace(q, subject=replace(q.subject, docs=q.subject.docs + tuple(review)))
 
     def scope(self, q: Question, doc_filter=None) -> list[str]:
         """The documents the question may be answered from (its subject), within the user's filter."""
@@ -116,6 +131,7 @@ class Answerer:
 
             llm_rewrite = rewrite_followup_llm(question, history, self.backend)
         q = self.analyze(question, history, llm_rewrite)
+        q = replace(self.with_review(q), parts=tuple(self.with_review(p) for p in q.parts))
         if q.garbage:
             ans = self.composer.garbage(question)
             hits = []

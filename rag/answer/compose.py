@@ -6,6 +6,8 @@ near-topic clauses the documents do have ("规划提到了“新机场”，但�
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import re
 from typing import Callable, Sequence
 
@@ -35,7 +37,8 @@ class Composer:
                  titles: dict[str, str] | None = None, answer_line: AnswerLine | None = None,
                  region_of: Callable[[Unit], str] | None = None,
                  headings_of: Callable[[Hit], tuple[str, ...]] | None = None,
-                 aspect_of: Callable[[Unit], set[str]] | None = None):
+                 aspect_of: Callable[[Unit], set[str]] | None = None,
+                 fits_document: Callable[[Question, str], bool] | None = None):
         self.config = config
         self.texts = texts                  # doc_id -> original file text (quotes are cut from it)
         self.markers = markers or {}
@@ -44,6 +47,7 @@ class Composer:
         self.region_of = region_of          # the region a clause's document is about (重庆市, 綦江区)
         self.headings_of = headings_of      # a chunk's heading texts, outermost first (for the titled location)
         self.aspect_of = aspect_of          # what a clause states: {"target"}, {"actual"} or both
+        self.fits_document = fits_document  # could a document state the asked year/aspect (its plan or review year)
 
     # -- answers ----------------------------------------------------------------------------
     def pick(self, q: Question, verdict: Verdict) -> list[Unit]:
@@ -127,7 +131,7 @@ class Composer:
                 sides = [(p, lambda x, p=p: self.region_of(x) == p or p in x.text) for p in q.subject.places]
             elif BOTH_ASPECTS.search(q.normalized) and self.aspect_of is not None:
                 # 计划目标和实际结果分别是多少 / 目标最后完成了吗: the planned figure and the result, each from its clause
-                sides = [(label, lambda x, a=a: self.aspect_of(x) == {a}) for label, a in (("目标", "target"), ("实际", "actual"))]
+                sides = [(label, self._aspect_side(q, a, lead + rest)) for label, a in (("目标", "target"), ("实际", "actual"))]
             pieces = self._labelled(sides, lead + rest, check) or [("", u, check(u), n) for n, u in enumerate(lead, 1)]
         direct, said, table = self.direct_line(q, pieces, cites)
         lines = [direct, ""] if direct else []
@@ -147,6 +151,16 @@ class Composer:
         if not table:
             return []
         return ["对象｜年份｜数值｜出处"] + [f"{r.side}｜{r.year or '—'}｜{r.value}｜{r.cite or '—'}" for r in table] + [""]
+
+    def _aspect_side(self, q: Question, aspect: str, quoted: Sequence[Unit]) -> Callable[[Unit], bool]:
+        """The predicate of the 目标 or 实际 side: a clause stating that aspect, from a document that can state it
+        for the asked year (2024's target from the 2024 plan, not the 2025 plan's 65万人) when one is quoted."""
+        states = lambda x: self.aspect_of(x) == {aspect}  # noqa: E731
+        if self.fits_document is None or not q.timeframe.years:
+            return states
+        asked = replace(q, timeframe=replace(q.timeframe, aspect=aspect))
+        dated = lambda x: states(x) and self.fits_document(asked, x.hit.doc_id)  # noqa: E731
+        return dated if any(dated(x) for x in quoted) else states
 
     @staticmethod
     def _labelled(sides, quoted: Sequence[Unit], check: Callable[[Unit], Check | None]):
