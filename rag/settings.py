@@ -71,7 +71,10 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:7860", "http://localhost:7860"],
                                        description="origins allowed to call the API (CORS) and to frame /widget")
     admin_token: str = Field("", repr=False, description="enables admin actions (reindex, upload, export) when set")
-    feedback_db: Path = Field(ROOT / "data" / "feedback.sqlite3")
+    feedback_db: Path = Field(ROOT / "data" / "feedback.sqlite3", description="SQLite feedback file (when feedback_url is empty)")
+    feedback_url: str = Field("", repr=False, description="where feedback goes: empty = the SQLite file feedback_db; "
+                              "a file path = that SQLite file; postgresql://user:pass@host:port/db = PostgreSQL "
+                              "(psycopg 3), one store for several app replicas (docs/deploy.md)")
     rate_limit_per_minute: int = Field(120, ge=1)
     log_level: Literal["info", "debug", "warning"] = Field(
         "info", description="console logging of python -m rag and app.py (rag/logs.py): info = one line per stage "
