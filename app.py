@@ -491,6 +491,10 @@ def main(argv: list[str] | None = None) -> int:
     # chatting: 6 such pauses per 1000 turns, 51 -> 71 turns/s with the freeze). New objects are still collected.
     gc.freeze()
     pipeline.start_child()      # RAG_ASK_PROCESS: forked now, before the server's threads start
+    if settings.store == "milvus":     # replicas: reload when another one publishes a new index version
+        from rag.milvus_store import start_watcher
+
+        start_watcher(pipeline)
 
     import importlib.util
 

@@ -57,6 +57,7 @@ class MilvusConfig:
     name: str                       # the alias readers query; versions are <name>_v<ms>
     token: str = ""
     keep_versions: int = 2
+    lexical_limit: int = 200        # BM25 matches fetched per question (0 = every match, up to MAX_TOPK)
     analyzer_mode: str = "exact"    # jieba.cut, as our lexicon segments (not cut_for_search)
 
     def __post_init__(self):
@@ -64,11 +65,14 @@ class MilvusConfig:
             raise ValueError(f"milvus collection name must be letters, digits and _, got {self.name!r}")
         if self.keep_versions < 1:
             raise ValueError(f"keep_versions must be >= 1, got {self.keep_versions}")
+        if self.lexical_limit < 0:
+            raise ValueError(f"lexical_limit must be >= 0, got {self.lexical_limit}")
 
     @classmethod
     def from_settings(cls, s) -> "MilvusConfig":
         name = s.milvus_collection or "rag_" + re.sub(r"\W", "_", Path(s.corpus_dir).name, flags=re.ASCII)
-        return cls(uri=str(s.milvus_uri), name=name, token=s.milvus_token, keep_versions=s.milvus_keep_versions)
+        return cls(uri=str(s.milvus_uri), name=name, token=s.milvus_token, keep_versions=s.milvus_keep_versions,
+                   lexical_limit=s.milvus_lexical_limit)
 
     @property
     def meta(self) -> str:
@@ -111,15 +115,16 @@ class MilvusIndex(Index):
         return self._clients[pid]
 
     def bm25_scores(self, tokens: list[str]) -> np.ndarray:
-        """Milvus BM25 ranks as scores (higher is better; only the order matters to the fusion). Every match
-        is fetched up to MAX_TOPK, so the retriever's document mask still finds the allowed documents' matches
-        (this signature carries no filter)."""
+        """Milvus BM25 ranks as scores (higher is better; only the order matters to the fusion). The best
+        ``lexical_limit`` matches are fetched, more than the fusion's candidates: the retriever applies a document
+        filter to these scores afterwards (this signature carries no filter), so a filtered question ranks the
+        allowed documents' matches among the corpus-wide best ``lexical_limit``."""
         out = np.zeros(len(self.chunks), dtype=np.float32)
         text = " ".join(t for t in tokens if t.strip())
         if not text or not self.chunks:
             return out
-        res = self._client().search(self.collection, data=[text], anns_field="sparse",
-                                    limit=min(len(self.chunks), MAX_TOPK), output_fields=["pos"],
+        limit = min(len(self.chunks), self.config.lexical_limit or MAX_TOPK, MAX_TOPK)
+        res = self._client().search(self.collection, data=[text], anns_field="sparse", limit=limit, output_fields=["pos"],
                                     search_params={"metric_type": "BM25"})[0]
         for rank, hit in enumerate(res):
             out[int(hit["pos"])] = len(res) - rank
@@ -257,7 +262,8 @@ def _create_version(client, config: MilvusConfig, version: str, dim: int, terms:
                                  output_field_names=["sparse"]))
     ip = client.prepare_index_params()
     ip.add_index("vec", index_type="FLAT", metric_type="IP")         # exact, as FAISS IndexFlatIP (see docs/deploy.md)
-    ip.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+    # bm25s's defaults (k1 1.5, b 0.75); Milvus's own default k1 is 1.2
+    ip.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"bm25_k1": 1.5, "bm25_b": 0.75})
     ip.add_index("doc_id", index_type="INVERTED")
     client.create_collection(version, schema=schema, index_params=ip)
 
@@ -267,14 +273,22 @@ def _fits(text: str) -> str:
     return text if len(b) <= MAX_VARCHAR else b[:MAX_VARCHAR].decode("utf-8", "ignore")
 
 
+def lexical_text(lexicon: Lexicon, chunk: Chunk) -> str:
+    """What Milvus's BM25 analyzer reads: our lexicon's tokens of the chunk (NFKC, domain dictionary, stop
+    words dropped -- what bm25s indexes), space-separated; jieba keeps them whole (they are its words) and
+    the space splits them. The raw text made hit@5 0.9652 / MRR 0.8853 vs FAISS 0.9734 / 0.8967 (golden set,
+    all 671 items): jieba alone segments differently and counts stop words into the length normalisation."""
+    return " ".join(lexicon.tokens(chunk.indexed_text())) or "∅"
+
+
 def write_version(client, config: MilvusConfig, chunks: list[Chunk], vectors: np.ndarray, manifest: dict,
-                  terms: list[str]) -> str:
+                  lexicon: Lexicon) -> str:
     """Write a new version, check it, switch the alias to it; returns the collection name."""
     version = f"{config.name}_v{int(time.time() * 1000)}"
-    _create_version(client, config, version, int(manifest["dim"]), terms)
+    _create_version(client, config, version, int(manifest["dim"]), lexicon.terms)
     try:
         for lo in range(0, len(chunks), READ_BATCH):
-            client.insert(version, [{"pos": i, "doc_id": c.doc_id, "text": _fits(c.indexed_text()),
+            client.insert(version, [{"pos": i, "doc_id": c.doc_id, "text": _fits(lexical_text(lexicon, c)),
                                      "chunk": json.dumps(_chunk_to_json(c), ensure_ascii=False),
                                      "vec": vectors[i].tolist()}
                                     for i, c in enumerate(chunks[lo:lo + READ_BATCH], start=lo)])
@@ -320,7 +334,7 @@ def build_milvus_index(corpus: Corpus, embedder, chunker: Chunker, config: Milvu
     built = assemble(corpus, embedder, chunker, tuple(prev) if prev else None, progress)
     for doc_id, digest in _digests(built.chunks, built.vectors).items():
         built.manifest["docs"][doc_id]["rows_sha256"] = digest
-    version = write_version(client, config, built.chunks, built.vectors, built.manifest, built.lexicon.terms)
+    version = write_version(client, config, built.chunks, built.vectors, built.manifest, built.lexicon)
     built.manifest["milvus_version"] = version
     index = MilvusIndex(built.chunks, built.vectors, built.manifest, built.lexicon, config, version)
     return index, built.report(corpus, time.perf_counter() - t0)

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     milvus_collection: str = Field("", description="alias the replicas query; empty = rag_<corpus folder name>")
     milvus_keep_versions: int = Field(2, ge=1, le=20, description="index versions kept in Milvus: a replica "
                                       "still reading the previous one is not cut off by a switch")
+    milvus_lexical_limit: int = Field(200, ge=0, le=16384, description="BM25 matches fetched from Milvus per "
+                                      "question before the document filter and fusion (0 = all)")
     milvus_poll_seconds: float = Field(2.0, ge=0.0, description="how often a replica checks whether another one "
                                        "published a new index version (then reloads); 0 = never")
     embedder: str = Field("e5", description="e5 (real model) or fake (deterministic, tests only)")

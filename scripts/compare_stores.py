@@ -32,6 +32,19 @@ class CachedPassages:
     def embed_queries(self, queries):
         return self.inner.embed_queries(queries)
 
+    def seed(self, index_dir: Path) -> int:
+        """Passages of an existing FAISS index of this embedder: not embedded again."""
+        from rag.index import IndexError_, read_index_files
+
+        try:
+            manifest, chunks, vectors, _ = read_index_files(index_dir)
+        except IndexError_:
+            return 0
+        if manifest.get("embedder") != self.name:
+            return 0
+        self._cache.update((c.indexed_text(), v) for c, v in zip(chunks, vectors))
+        return len(chunks)
+
     def embed_passages(self, passages):
         missing = [p for p in dict.fromkeys(passages) if p not in self._cache]
         if missing:
@@ -77,6 +90,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--milvus-uri", help="Milvus Lite file (….db) or server URI (default: a temporary Milvus Lite file)")
     ap.add_argument("--golden", default=str(ROOT / "eval" / "golden.jsonl"))
+    ap.add_argument("--stores", default="faiss,milvus", help="which stores, comma-separated (default both)")
+    ap.add_argument("--lexical-limit", type=int, help="RAG_MILVUS_LEXICAL_LIMIT for this run")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
 
@@ -87,11 +102,14 @@ def main(argv=None) -> int:
 
     base = get_settings().model_copy(update={"ask_process": False})
     embedder = CachedPassages(get_embedder(base))
+    embedder.seed(base.index_dir)
     items = load_golden(args.golden)
     tmp = tempfile.mkdtemp(prefix="rag-milvus-")
     uri = args.milvus_uri or str(Path(tmp) / "index.db")
     results, builds = {}, {}
-    for store in ("faiss", "milvus"):
+    if args.lexical_limit is not None:
+        base = base.model_copy(update={"milvus_lexical_limit": args.lexical_limit})
+    for store in args.stores.split(","):
         s = base.model_copy(update={"store": store, "milvus_uri": uri, "milvus_poll_seconds": 0})
         t = time.perf_counter()
         pipeline = Pipeline(s, progress=False, embedder=embedder)

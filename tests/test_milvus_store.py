@@ -125,33 +125,29 @@ def test_incremental_build_switches_atomically_and_keeps_two_versions(env, tmp_p
     assert len(kept) == 2 and versions[0] not in kept                   # the oldest dropped
 
 
-def test_failed_build_leaves_the_alias_alone(env, tmp_path, monkeypatch):
-    cfg = MilvusConfig(uri=str(tmp_path / "m" / "index.db"), name="rag_fail")
+def test_failed_build_keeps_the_alias_and_tampered_rows_fail_the_checksum(env, tmp_path, monkeypatch):
+    import rag.milvus_store as ms
+
+    cfg = MilvusConfig(uri=str(tmp_path / "m" / "index.db"), name="rag_sum")
     small = load_corpus(env["corpus_dir"])
     good, _ = build_milvus_index(small, FakeEmbedder(), Chunker(), cfg, progress=False)
-    import rag.milvus_store as ms
+    client = cfg.connect()
 
     def broken(*a, **k):
         raise RuntimeError("disk full")
-    monkeypatch.setattr(ms, "_write_manifest", broken)
-    with pytest.raises(RuntimeError, match="disk full"):
-        build_milvus_index(small, FakeEmbedder(), Chunker(), cfg, progress=False)
-    client = cfg.connect()
+    with monkeypatch.context() as mp:                   # a build that fails before the switch
+        mp.setattr(ms, "_write_manifest", broken)
+        with pytest.raises(RuntimeError, match="disk full"):
+            build_milvus_index(small, FakeEmbedder(), Chunker(), cfg, progress=False)
     assert current_version(client, cfg) == good.collection
-    assert [c for c in client.list_collections() if c.startswith("rag_fail_v")] == [good.collection]
+    assert [c for c in client.list_collections() if c.startswith("rag_sum_v")] == [good.collection]   # no half version
     assert load_milvus_index(cfg, FakeEmbedder(), Chunker()).collection == good.collection
 
-
-def test_tampered_rows_fail_the_checksum_and_are_rebuilt(env, tmp_path):
-    cfg = MilvusConfig(uri=str(tmp_path / "m" / "index.db"), name="rag_sum")
-    small = load_corpus(env["corpus_dir"])
-    idx, _ = build_milvus_index(small, FakeEmbedder(), Chunker(), cfg, progress=False)
-    client = cfg.connect()
-    row = client.query(idx.collection, filter="pos == 3", output_fields=["pos", "doc_id", "chunk", "text", "vec"])[0]
+    row = client.query(good.collection, filter="pos == 3", output_fields=["pos", "doc_id", "chunk", "text", "vec"])[0]
     chunk = json.loads(row["chunk"])
     chunk["text"] = chunk["text"] + "（篡改）"
-    client.upsert(idx.collection, [{"pos": 3, "doc_id": row["doc_id"], "text": row["text"], "vec": row["vec"],
-                                    "chunk": json.dumps(chunk, ensure_ascii=False)}])
+    client.upsert(good.collection, [{"pos": 3, "doc_id": row["doc_id"], "text": row["text"], "vec": row["vec"],
+                                     "chunk": json.dumps(chunk, ensure_ascii=False)}])
     with pytest.raises(IndexError_, match=f"rows of {chunk['doc_id']} do not match"):
         load_milvus_index(cfg, FakeEmbedder(), Chunker())
     with pytest.raises(IndexError_, match="built with"):
