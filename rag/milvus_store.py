@@ -253,7 +253,9 @@ def _create_version(client, config: MilvusConfig, version: str, dim: int, terms:
     schema.add_field("pos", DataType.INT64, is_primary=True)          # the chunk's position in this version
     schema.add_field("doc_id", DataType.VARCHAR, max_length=256)
     schema.add_field("chunk", DataType.VARCHAR, max_length=MAX_VARCHAR)    # the chunk as JSON (chunks.jsonl line)
-    analyzer = {"tokenizer": {"type": "jieba", "mode": config.analyzer_mode, "dict": terms}}
+    # Milvus's jieba replaces its dictionary with "dict" unless the list names "_default_" (Milvus Lite adds
+    # the words to jieba's own and takes "_default_" as one more, never-seen word)
+    analyzer = {"tokenizer": {"type": "jieba", "mode": config.analyzer_mode, "dict": ["_default_", *terms]}}
     schema.add_field("text", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True,
                      analyzer_params=analyzer)
     schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
@@ -300,6 +302,8 @@ def write_version(client, config: MilvusConfig, chunks: list[Chunk], vectors: np
         _write_manifest(client, config, version, manifest)
     except BaseException:
         client.drop_collection(version)
+        if client.has_collection(config.meta):
+            client.delete(config.meta, filter=f'version == "{version}"')
         raise
     if current_version(client, config) is None:
         client.create_alias(version, config.name)
