@@ -26,7 +26,7 @@ from fastapi import FastAPI, Request  # noqa: E402
 from fastapi.responses import FileResponse, HTMLResponse, Response  # noqa: E402
 
 from rag.api import RateLimiter, ask_json, create_api  # noqa: E402
-from rag.feedback import FeedbackStore  # noqa: E402
+from rag.feedback import FeedbackStore, store_from_settings  # noqa: E402
 from rag.gradio_api import add_ask_endpoint  # noqa: E402
 from rag.logs import STAMPED, setup_logging, uvicorn_level  # noqa: E402
 from rag.pipeline import Pipeline, QuestionError  # noqa: E402
@@ -453,7 +453,7 @@ def add_widget_routes(app: FastAPI, settings: Settings) -> None:
 def build_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> FastAPI:
     settings = settings or get_settings()
     pipeline = pipeline or Pipeline(settings, progress=True)
-    store = FeedbackStore(settings.feedback_db)
+    store = store_from_settings(settings)
     limiter = RateLimiter(settings.rate_limit_per_minute)
     app = create_api(pipeline, settings, feedback=store, limiter=limiter)
     add_widget_routes(app, settings)
@@ -491,6 +491,10 @@ def main(argv: list[str] | None = None) -> int:
     # chatting: 6 such pauses per 1000 turns, 51 -> 71 turns/s with the freeze). New objects are still collected.
     gc.freeze()
     pipeline.start_child()      # RAG_ASK_PROCESS: forked now, before the server's threads start
+    if settings.store == "milvus":     # replicas: reload when another one publishes a new index version
+        from rag.milvus_store import start_watcher
+
+        start_watcher(pipeline)
 
     import importlib.util
 

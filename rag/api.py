@@ -33,7 +33,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from . import ingest
 from .api_docs import add_offline_docs
-from .feedback import FeedbackError, FeedbackStore
+from .feedback import FeedbackError, FeedbackStore, store_from_settings
 from .pipeline import QuestionError
 
 log = logging.getLogger("rag.api")
@@ -386,7 +386,7 @@ class ApiGuard:
 def create_api(pipeline, settings, feedback: FeedbackStore | None = None,
                limiter: RateLimiter | None = None) -> FastAPI:
     """FastAPI app with the /api routes; mount the Gradio UI on it afterwards (see app.py)."""
-    store = feedback or FeedbackStore(settings.feedback_db)
+    store = feedback or store_from_settings(settings)
     limiter = limiter or RateLimiter(settings.rate_limit_per_minute)
     reindex_lock = threading.Lock()
 

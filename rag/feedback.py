@@ -1,12 +1,13 @@
-"""Feedback store: 👍/👎 ratings with an optional comment, kept in SQLite.
+"""Feedback store: 👍/👎 ratings with an optional comment, kept in SQLite (default) or PostgreSQL.
 
-One short-lived connection per call (WAL mode, ``busy_timeout``), every write in its own
+SQLite: one short-lived connection per call (WAL mode, ``busy_timeout``), every write in its own
 ``BEGIN IMMEDIATE`` transaction, so several threads or processes can write at the same time
-without losing rows.
+without losing rows. PostgreSQL (``RAG_FEEDBACK_URL=postgresql://…``, rag/feedback_pg.py): the same
+table, validation and export, for several app replicas writing to one place. ``open_store`` picks one.
 
 Command line::
 
-    python -m rag.feedback export --format csv|jsonl [--out FILE] [--db PATH]
+    python -m rag.feedback export --format csv|jsonl [--out FILE] [--db PATH|URL]
 """
 from __future__ import annotations
 
@@ -68,7 +69,77 @@ def _utf8(value: str, name: str) -> str:
     return value
 
 
+def new_row(*, rating: str, question: str, answer: str, citations: list | None = None,
+            backend: str = "", comment: str | None = "") -> tuple:
+    """The validated column values (created_at, rating, comment, question, answer, citations, backend)
+    of a new rating; FeedbackError when something is off. Shared by every store."""
+    if rating not in RATINGS:
+        raise FeedbackError("rating must be 'up' or 'down'")
+    return (_now(), rating, _text(comment, "comment", MAX_COMMENT), _text(question, "question", MAX_QUESTION),
+            _text(answer, "answer", MAX_ANSWER), _utf8(json.dumps(citations or [], ensure_ascii=False), "citations"),
+            _text(backend, "backend", 100))
+
+
+def changes(rating: str | None, comment: str | None) -> dict[str, str]:
+    """The validated columns an ``update`` sets."""
+    out = {}
+    if rating is not None:
+        if rating not in RATINGS:
+            raise FeedbackError("rating must be 'up' or 'down'")
+        out["rating"] = rating
+    if comment is not None:
+        out["comment"] = _text(comment, "comment", MAX_COMMENT)
+    return out
+
+
+def decode_citations(rows: list[dict]) -> list[dict]:
+    for r in rows:
+        try:
+            r["citations"] = json.loads(r["citations"])
+        except ValueError:
+            pass
+    return rows
+
+
+def export_rows(rows: list[dict], fmt: str = "csv") -> str:
+    """Rows as CSV (header + one line per row, citations as JSON) or JSONL: the one export format."""
+    if fmt == "jsonl":      # U+2028/2029/0085 escaped too: line splitters (str.splitlines, JS) treat them as breaks
+        return "".join(json.dumps(r, ensure_ascii=False).translate(_LINE_BREAKS) + "\n" for r in rows)
+    if fmt != "csv":
+        raise FeedbackError("format must be 'csv' or 'jsonl'")
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(FIELDS)
+    for r in rows:
+        w.writerow([_csv_cell(json.dumps(r[f], ensure_ascii=False) if f == "citations" else r[f]) for f in FIELDS])
+    return buf.getvalue()
+
+
+def is_postgres_url(target: str | Path) -> bool:
+    return str(target).startswith(("postgresql://", "postgres://"))
+
+
+def open_store(target: str | Path):
+    """A PostgreSQL URL -> PostgresFeedbackStore, anything else -> FeedbackStore (an SQLite file path)."""
+    if is_postgres_url(target):
+        from .feedback_pg import PostgresFeedbackStore
+
+        return PostgresFeedbackStore(str(target))
+    return FeedbackStore(target)
+
+
+def store_target(settings) -> str | Path:
+    """Where feedback goes: RAG_FEEDBACK_URL when set, else the SQLite file RAG_FEEDBACK_DB."""
+    return settings.feedback_url or settings.feedback_db
+
+
+def store_from_settings(settings):
+    return open_store(store_target(settings))
+
+
 class FeedbackStore:
+    """SQLite (the default: no server)."""
+
     def __init__(self, path: str | Path, timeout: float = 30.0):
         self.path = Path(path)
         self.timeout = timeout
@@ -101,11 +172,8 @@ class FeedbackStore:
     def add(self, *, rating: str, question: str, answer: str, citations: list | None = None,
             backend: str = "", comment: str | None = "") -> int:
         """Store one rating; returns its row id."""
-        if rating not in RATINGS:
-            raise FeedbackError("rating must be 'up' or 'down'")
-        row = (_now(), rating, _text(comment, "comment", MAX_COMMENT), _text(question, "question", MAX_QUESTION),
-               _text(answer, "answer", MAX_ANSWER), _utf8(json.dumps(citations or [], ensure_ascii=False), "citations"),
-               _text(backend, "backend", 100))
+        row = new_row(rating=rating, question=question, answer=answer, citations=citations, backend=backend,
+                      comment=comment)
         with self._write() as con:
             cur = con.execute("INSERT INTO feedback (created_at, rating, comment, question, answer, citations, backend)"
                               " VALUES (?, ?, ?, ?, ?, ?, ?)", row)
@@ -113,19 +181,12 @@ class FeedbackStore:
 
     def update(self, row_id: int, *, rating: str | None = None, comment: str | None = None) -> bool:
         """Change the rating and/or comment of a stored row (the chat UI rates first, comments later)."""
-        sets, args = [], []
-        if rating is not None:
-            if rating not in RATINGS:
-                raise FeedbackError("rating must be 'up' or 'down'")
-            sets.append("rating = ?")
-            args.append(rating)
-        if comment is not None:
-            sets.append("comment = ?")
-            args.append(_text(comment, "comment", MAX_COMMENT))
+        sets = changes(rating, comment)
         if not sets:
             return False
         with self._write() as con:
-            cur = con.execute(f"UPDATE feedback SET {', '.join(sets)} WHERE id = ?", (*args, int(row_id)))
+            cur = con.execute(f"UPDATE feedback SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = ?",
+                              (*sets.values(), int(row_id)))
             return cur.rowcount == 1
 
     # -- reading ------------------------------------------------------------------------------
@@ -133,12 +194,7 @@ class FeedbackStore:
         with self._connect() as con:
             con.row_factory = sqlite3.Row
             out = [dict(r) for r in con.execute(f"SELECT {', '.join(FIELDS)} FROM feedback ORDER BY id")]
-        for r in out:
-            try:
-                r["citations"] = json.loads(r["citations"])
-            except ValueError:
-                pass
-        return out
+        return decode_citations(out)
 
     def count(self) -> int:
         with self._connect() as con:
@@ -146,17 +202,7 @@ class FeedbackStore:
 
     def export(self, fmt: str = "csv") -> str:
         """All rows as CSV (header + one line per row, citations as JSON) or JSONL."""
-        rows = self.rows()
-        if fmt == "jsonl":      # U+2028/2029/0085 escaped too: line splitters (str.splitlines, JS) treat them as breaks
-            return "".join(json.dumps(r, ensure_ascii=False).translate(_LINE_BREAKS) + "\n" for r in rows)
-        if fmt != "csv":
-            raise FeedbackError("format must be 'csv' or 'jsonl'")
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(FIELDS)
-        for r in rows:
-            w.writerow([_csv_cell(json.dumps(r[f], ensure_ascii=False) if f == "citations" else r[f]) for f in FIELDS])
-        return buf.getvalue()
+        return export_rows(self.rows(), fmt)
 
 
 _LINE_BREAKS = {0x2028: "\\u2028", 0x2029: "\\u2029", 0x85: "\\u0085"}
@@ -176,19 +222,19 @@ def main(argv: list[str] | None = None) -> int:
     ex = sub.add_parser("export", help="export all feedback")
     ex.add_argument("--format", choices=("csv", "jsonl"), default="csv")
     ex.add_argument("--out", help="output file (default: stdout); CSV files get a UTF-8 BOM for Excel")
-    ex.add_argument("--db", help="SQLite file (default: settings.feedback_db / RAG_FEEDBACK_DB)")
+    ex.add_argument("--db", help="SQLite file or postgresql:// URL (default: RAG_FEEDBACK_URL, else RAG_FEEDBACK_DB)")
     args = ap.parse_args(argv)
 
     if args.db:
-        db = Path(args.db)
+        db = args.db
     else:
         from .settings import get_settings
 
-        db = get_settings().feedback_db
-    if not db.is_file():
+        db = store_target(get_settings())
+    if not is_postgres_url(db) and not Path(db).is_file():
         print(f"错误 / error: no feedback database at {db}", file=sys.stderr)
         return 1
-    text = FeedbackStore(db).export(args.format)
+    text = open_store(db).export(args.format)
     if args.out:
         enc = "utf-8-sig" if args.format == "csv" else "utf-8"
         Path(args.out).write_text(text, encoding=enc, newline="")

@@ -68,7 +68,6 @@ class Index:
 
     def __init__(self, chunks: list[Chunk], vectors: np.ndarray, manifest: dict, lexicon: Lexicon | None = None):
         import bm25s
-        import faiss
 
         if len(chunks) != len(vectors):
             raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
@@ -77,12 +76,9 @@ class Index:
         self.manifest = manifest
         self.glossary: list[GlossaryEntry] = glossary_from_chunks(chunks)
         self.lexicon = lexicon or Lexicon(domain_terms(chunks))
-        self.faiss = faiss.IndexFlatIP(self.vectors.shape[1])
-        self.faiss.add(self.vectors)
-        self.bm25 = bm25s.BM25()
+        self._init_dense()
         token_lists = [self.lexicon.tokens(c.indexed_text()) or ["∅"] for c in chunks]
-        self.bm25.index(token_lists, show_progress=False)
-        self._vocab = set(self.bm25.vocab_dict)
+        self._init_word_bm25(token_lists)
         self.bm25_bigram = bm25s.BM25()
         bigram_lists = [self.lexicon.bigrams(c.indexed_text()) or ["∅"] for c in chunks]
         self.bm25_bigram.index(bigram_lists, show_progress=False)
@@ -102,6 +98,21 @@ class Index:
         self.max_idf = self.idf_of(0)
         self._match_texts = [normalize(c.indexed_text()) for c in chunks]      # for substring_df
         self.by_id = {c.chunk_id: i for i, c in enumerate(chunks)}
+
+    # the two rankers a store may serve from elsewhere (rag/milvus_store.py: MilvusIndex); the term
+    # statistics below (idf, bigram postings) stay in-process, the answerer reads them
+    def _init_dense(self) -> None:
+        import faiss
+
+        self.faiss = faiss.IndexFlatIP(self.vectors.shape[1])
+        self.faiss.add(self.vectors)
+
+    def _init_word_bm25(self, token_lists: list[list[str]]) -> None:
+        import bm25s
+
+        self.bm25 = bm25s.BM25()
+        self.bm25.index(token_lists, show_progress=False)
+        self._vocab = set(self.bm25.vocab_dict)
 
     def idf_of(self, df: int) -> float:
         """BM25-style idf of a term found in ``df`` of the chunks (0: the maximum, ``max_idf``)."""
@@ -281,7 +292,34 @@ def _previous(index_dir: Path, embedder, chunker: Chunker) -> tuple[dict, list[C
 
 def build_index(corpus: Corpus, embedder, chunker: Chunker, index_dir: Path, progress: bool = True) -> tuple[Index, BuildReport]:
     t0 = time.perf_counter()
-    prev = _previous(index_dir, embedder, chunker)
+    built = assemble(corpus, embedder, chunker, _previous(index_dir, embedder, chunker), progress)
+    _write_atomic(index_dir, built.chunks, built.vectors, built.manifest, built.lexicon.terms)
+    index = Index(built.chunks, built.vectors, built.manifest, built.lexicon)
+    return index, built.report(corpus, time.perf_counter() - t0)
+
+
+@dataclass
+class Assembled:
+    """A new index's contents before a store writes them: unchanged documents' chunks and vectors reused
+    from the previous index, changed ones chunked and embedded."""
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    manifest: dict
+    lexicon: Lexicon
+    embedded: list[str]
+    reused: list[str]
+    removed: list[str]
+    embedded_chunks: int
+
+    def report(self, corpus: Corpus, seconds: float) -> BuildReport:
+        return BuildReport(len(corpus.documents), len(self.chunks), self.embedded, self.reused, self.removed,
+                           self.embedded_chunks, seconds, list(corpus.errors), *parse_problems(self.manifest))
+
+
+def assemble(corpus: Corpus, embedder, chunker: Chunker, prev: tuple[dict, list[Chunk], np.ndarray] | None,
+             progress: bool = True) -> Assembled:
+    """Chunks, vectors and manifest of ``corpus``; ``prev`` (manifest, chunks, vectors) of the index being
+    replaced, whose documents with an unchanged sha256 are reused without embedding."""
     prev_docs = prev[0]["docs"] if prev else {}
     all_chunks: list[Chunk] = []
     all_vecs: list[np.ndarray] = []
@@ -317,11 +355,7 @@ def build_index(corpus: Corpus, embedder, chunker: Chunker, index_dir: Path, pro
     lexicon = Lexicon(domain_terms(all_chunks))
     manifest = dict(_signature(embedder, chunker), docs=docs_meta, built_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
                     chunks=len(all_chunks))
-    _write_atomic(index_dir, all_chunks, vectors, manifest, lexicon.terms)
-    index = Index(all_chunks, vectors, manifest, lexicon)
-    report = BuildReport(len(corpus.documents), len(all_chunks), embedded, reused, removed, len(texts),
-                         time.perf_counter() - t0, list(corpus.errors), *parse_problems(manifest))
-    return index, report
+    return Assembled(all_chunks, vectors, manifest, lexicon, embedded, reused, removed, len(texts))
 
 
 def chunk_document(doc, chunker: Chunker) -> tuple[list[Chunk], str, str]:

