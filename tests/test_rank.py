@@ -170,3 +170,22 @@ def test_groups_cover_every_feature_once():
     flat = [f for g in GROUPS.values() for f in g]
     assert tuple(flat) == FEATURES and len(set(flat)) == len(flat)
     assert Candidate.__dataclass_params__.frozen
+
+
+def test_fusion_ablation_rows_refit_without_each_group(fake_pipeline):
+    from eval.ablations import fusion_variants
+    from eval.golden import load_golden, split_of
+
+    items = [it for it in load_golden("eval/golden.jsonl") if split_of(it["id"]) == "dev"
+             and it["type"] == "factual_number"][:12]
+    variants = fusion_variants(fake_pipeline, items)
+    names = [v.name for v in variants]
+    assert names[0].endswith("RRF (RAG_FUSION=rrf)") and "learned fusion" in names[1]
+    assert [n for n in names if "refit without" in n] == [f"learned, refit without {g} signals" for g in GROUPS]
+    assert all(v.by_half for v in variants)
+    q = items[0]["question"]
+    expected = [h.text for h in fake_pipeline.answerer.retrieve(fake_pipeline.answerer.analyze(q), 10)[0]]
+    assert variants[0].retrieve(q) == expected                # the RRF row is what ask retrieves today
+    assert all(len(v.retrieve(q)) == 10 for v in variants)
+    without_rank = next(v for v in variants if v.name.endswith("without rank signals"))
+    assert "features" in without_rank.note and str(len(FEATURES) - len(GROUPS["rank"])) in without_rank.note
