@@ -127,17 +127,17 @@ class RankFeatures:
         self.scopes = verifier.scopes
         self.gaz = verifier.gaz
         self.home = home_region
-        self._facts: dict[int, ChunkFacts] = {}
+        # every chunk's facts up front (0.08 s for 1379 chunks): worked out at a chunk's first retrieval they put
+        # ~2 ms on the retrieve p95 of scripts/bench.py's 300 questions
+        self._facts = [self._chunk_facts(c) for c in chunks]
 
     def facts(self, i: int) -> ChunkFacts:
-        f = self._facts.get(i)
-        if f is None:
-            c = self.chunks[i]
-            text, heads = normalize(c.text), normalize(" ".join(c.headings) + " " + c.location)
-            f = self._facts[i] = ChunkFacts(
-                text, heads, frozenset(int(y) for y in YEAR.findall(text + " " + heads)),
-                tuple(m.start() for m in QUANTITY.finditer(text)), frozenset(self.gaz.mentions(text + " " + heads)))
-        return f
+        return self._facts[i]
+
+    def _chunk_facts(self, c) -> ChunkFacts:
+        text, heads = normalize(c.text), normalize(" ".join(c.headings) + " " + c.location)
+        return ChunkFacts(text, heads, frozenset(int(y) for y in YEAR.findall(text + " " + heads)),
+                          tuple(m.start() for m in QUANTITY.finditer(text)), frozenset(self.gaz.mentions(text + " " + heads)))
 
     def region(self, doc_id: str) -> str:
         scope = self.scopes.get(doc_id)
