@@ -4,6 +4,8 @@
   over the main index;
 * naive chunks: fixed 750-character windows of the raw files (no structure, no heading prefix),
   indexed in memory and retrieved with the default fused retriever;
+* fusion, as ``ask`` retrieves (question analysis, scope, document prior): RRF, the learned fusion (rag/rank.py), and
+  the learned fusion refit on the dev half without each signal group (the test half's figures in the note);
 * llama-index default pipeline: SentenceSplitter(1024, 200) over the raw documents and a
   VectorStoreIndex with our embedder wrapped as a llama-index ``BaseEmbedding``, top-k 2 and 5.
 
@@ -47,6 +49,7 @@ class Variant:
     retrieve: Callable[[str], list[str]]   # query -> chunk texts, best first
     k: int = M.K_MAX                       # how many texts the variant returns
     note: str = ""
+    by_half: bool = False                  # also score the test half alone (the variant was fit on dev)
 
 
 # ----------------------------------------------------------------------------- our retriever
@@ -87,6 +90,52 @@ def naive_variant(pipeline, embedder, progress: bool = True) -> Variant:
     r = Retriever(index, embedder, pipeline.corpus, pipeline.retriever.config)
     return Variant(f"naive {NAIVE_WINDOW}-char chunks (fused)", lambda q: [h.text for h in r.retrieve(q, M.K_MAX)],
                    note=f"{len(chunks)} chunks")
+
+
+# ----------------------------------------------------------------------------- fusion (rag/rank.py)
+def fusion_variants(pipeline, items: list[dict]) -> list[Variant]:
+    """RRF and the learned fusion as ``ask`` retrieves, and the learned fusion refit (on the dev half, five documents)
+    without each signal group -- a model fit with a group and scored with it zeroed would say little."""
+    from rag.rank import FEATURES, GROUPS, LearnedRanker, RankFeatures, RankModel, default_model
+
+    from .fit_rank import collect, fit_pairwise
+    from .golden import split_of
+
+    a = pipeline.answerer
+    feats = RankFeatures(pipeline.index.chunks, a.verifier, a.home)
+    out = [_asked("as ask retrieves: RRF (RAG_FUSION=rrf)", a, None)]
+    model = default_model()
+    if model is None:
+        return out
+    out.append(_asked("as ask retrieves: learned fusion (RAG_FUSION=learned)", a, LearnedRanker(model, feats),
+                      f"rag/data/rank.json, fit on dev ({', '.join(model.meta.get('corpora', []))})"))
+    dev = [it for it in items if split_of(it["id"]) == "dev" and it["type"] != "unanswerable" and it["evidence"]]
+    groups = collect(pipeline, dev, "five documents")
+    C = float(model.meta.get("C", 1.0))
+    for drop in [None, *GROUPS]:
+        names = tuple(f for f in model.features if drop is None or f not in GROUPS[drop])
+        coef, mean, scale = fit_pairwise(groups, [FEATURES.index(f) for f in names], C)
+        ranker = LearnedRanker(RankModel(names, tuple(coef), 0.0, tuple(mean), tuple(scale)), feats)
+        name = "learned, refit here (dev, five documents)" if drop is None else f"learned, refit without {drop} signals"
+        out.append(_asked(name, a, ranker, f"{len(names)} features"))
+    return out
+
+
+def _asked(name: str, answerer, ranker, note: str = "") -> Variant:
+    """Retrieval as ``ask`` retrieves, with ``ranker`` as the fusion (None: RRF); each query retrieved once."""
+    import copy
+
+    ans = copy.copy(answerer)
+    ans.ranker = ranker
+    cache: dict[str, list[str]] = {}
+
+    def retrieve(query: str) -> list[str]:
+        if query not in cache:
+            q = ans.analyze(query)
+            cache[query] = [] if q.garbage else [h.text for h in ans.retrieve(q, M.K_MAX)[0]]
+        return cache[query]
+
+    return Variant(name, retrieve, note=note, by_half=True)
 
 
 # ----------------------------------------------------------------------------- llama-index baseline
@@ -151,6 +200,17 @@ def run_ablations(pipeline, records: list[dict], items: list[dict], progress: bo
     by_id = {it["id"]: it for it in items}
     queries = [(by_id[r["id"]], r["query"]) for r in records if r["answerable"] and "error" not in r]
     variants = config_variants(pipeline, embedder)
+    variants.extend(fusion_variants(pipeline, items))
     variants.append(naive_variant(pipeline, embedder, progress))
     variants.extend(llama_variants(pipeline, embedder, progress))
-    return [score_variant(v, queries, progress) for v in variants]
+    rows = []
+    for v in variants:
+        row = score_variant(v, queries, progress)
+        if v.by_half:
+            from .golden import split_of
+
+            test = score_variant(v, [(it, q) for it, q in queries if split_of(it["id"]) == "test"], False)
+            row["note"] = "; ".join(x for x in (row["note"], f"test half: hit@1 {test['hit@1']:.3f}, hit@5 "
+                                                f"{test['hit@5']:.3f}, MRR@10 {test['mrr@10']:.3f}") if x)
+        rows.append(row)
+    return rows

@@ -91,6 +91,19 @@ def _run_batch(path: str, answer, on_error: dict | None = None) -> int:
     return 0
 
 
+def _history(args) -> list[dict]:
+    """``--history``: the earlier turns as JSON (``[{"role": "user", "content": "…"}, …]``), checked before the model
+    loads; a follow-up is then retrieved and answered with the rewrite ``ask`` uses."""
+    from .pipeline import QuestionError, clean_history
+
+    if not getattr(args, "history", None):
+        return []
+    try:
+        return clean_history(json.loads(args.history))
+    except (json.JSONDecodeError, QuestionError) as e:
+        sys.exit(f"错误 / error: --history: {e}")
+
+
 def _check_question(args) -> None:
     """Fail fast, before loading the model, on a missing or unusable question."""
     from .pipeline import QuestionError, clean_question
@@ -110,13 +123,14 @@ def cmd_retrieve(args) -> int:
     from .pipeline import QuestionError
 
     _check_question(args)
+    history = _history(args)
     p = _pipeline(args, progress=sys.stderr.isatty())
     if args.batch:
         return _run_batch(args.batch, lambda it: {"hits": [h.to_json() for h in
                                                            p.retrieve(it["question"], args.k, history=it.get("history") or [])]},
                           on_error={"hits": []})
     try:
-        hits = p.retrieve(args.question, args.k)
+        hits = p.retrieve(args.question, args.k, history=history)
     except QuestionError as e:
         sys.exit(f"错误 / error: {e}")
     if args.json:
@@ -131,11 +145,12 @@ def cmd_ask(args) -> int:
     from .pipeline import QuestionError
 
     _check_question(args)
+    history = _history(args)
     p = _pipeline(args, progress=sys.stderr.isatty())
     if args.batch:
         return _run_batch(args.batch, lambda it: p.ask(it["question"], it.get("history") or []).to_json())
     try:
-        ans = p.ask(args.question, [])
+        ans = p.ask(args.question, history)
     except QuestionError as e:
         sys.exit(f"错误 / error: {e}")
     if args.json:
@@ -213,13 +228,17 @@ def main(argv=None) -> int:
     p.add_argument("question", nargs="?")
     p.add_argument("-k", type=int, default=5)
     p.add_argument("--json", action="store_true")
-    p.add_argument("--batch", help="JSONL file of {id, question}")
+    p.add_argument("--batch", help="JSONL file of {id, question, history}")
+    p.add_argument("--history", help='earlier turns as JSON, e.g. \'[{"role": "user", "content": "重庆2030年GDP目标"}]\'; '
+                                     'a follow-up is retrieved and answered with them, as ask does')
     p.set_defaults(fn=cmd_retrieve)
 
     p = sub.add_parser("ask", parents=[common], help="full cited answer")
     p.add_argument("question", nargs="?")
     p.add_argument("--json", action="store_true")
     p.add_argument("--batch", help="JSONL file of {id, question, history}")
+    p.add_argument("--history", help='earlier turns as JSON, e.g. \'[{"role": "user", "content": "重庆2030年GDP目标"}]\'; '
+                                     'a follow-up is retrieved and answered with them, as ask does')
     p.set_defaults(fn=cmd_ask)
 
     p = sub.add_parser("add", parents=[common], help="add a PDF/DOCX/TXT/Markdown document and reindex it")

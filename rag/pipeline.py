@@ -124,7 +124,8 @@ class Pipeline:
         else:
             index, report = ensure_index(corpus, self.embedder, self.chunker, s.index_dir, self.progress)
         cfg = RetrieverConfig(candidates=s.candidates, rrf_k=s.rrf_k, bm25_weight=s.bm25_weight, bigram_weight=s.bigram_weight,
-                              dense_weight=s.dense_weight, doc_boost=s.doc_boost, glossary_expansion=s.glossary_expansion)
+                              dense_weight=s.dense_weight, doc_boost=s.doc_boost, glossary_expansion=s.glossary_expansion,
+                              rerank_depth=s.rerank_depth)
         from .answer import Answerer
 
         with self._lock:

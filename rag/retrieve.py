@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -60,6 +61,21 @@ def weak_aliases(corpus: Corpus) -> dict[str, list[str]]:
             if "规划纲要" in d.title and not re.search(r"重庆市[\u4e00-\u9fff]{2,3}(区|县)", d.title)}
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """A fused candidate as the rankers saw it, for a learned reranking (rag/rank.py)."""
+    index: int                                   # position in Index.chunks
+    fused: float                                 # weighted RRF score, document prior included
+    ranks: tuple[int | None, int | None, int | None]   # 0-based rank in word BM25, bigram BM25, dense (None: absent)
+    scores: tuple[float, float, float]           # the rankers' raw scores (BM25, bigram BM25, dense cosine; 0: absent)
+    glossary: bool                               # added by glossary expansion
+    named: bool                                  # its document is one the question names
+    preferred: bool                              # its document is one the question's time frame points at
+
+
+Rerank = Callable[[Sequence[Candidate]], Sequence[float]]
+
+
 @dataclass
 class RetrieverConfig:
     mode: str = "fused"
@@ -70,12 +86,13 @@ class RetrieverConfig:
     dense_weight: float = 1.0
     doc_boost: float = 0.5
     glossary_expansion: bool = True
+    rerank_depth: int = 30          # fused candidates a learned reranking (``search(rerank=...)``) re-orders
 
     def __post_init__(self):
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
-        if self.candidates < 1 or self.rrf_k < 1:
-            raise ValueError("candidates and rrf_k must be >= 1")
+        if self.candidates < 1 or self.rrf_k < 1 or self.rerank_depth < 1:
+            raise ValueError("candidates, rrf_k and rerank_depth must be >= 1")
 
 
 class Retriever:
@@ -112,38 +129,48 @@ class Retriever:
         return self.search(question, k, doc_filter)[0]
 
     def search(self, question: str, k: int = 5, doc_filter: str | list[str] | None = None,
-               prefer: list[str] | None = None) -> tuple[list[Hit], dict]:
+               prefer: list[str] | None = None, rerank: Rerank | None = None) -> tuple[list[Hit], dict]:
         """Hits plus the signals the answerer uses to decide on refusal (best dense cosine, timings).
-        ``prefer``: documents the question's time frame points at (they get the named-document prior)."""
+        ``prefer``: documents the question's time frame points at (they get the named-document prior).
+        ``rerank``: scores for the top ``rerank_depth`` fused candidates (a learned ranking, rag/rank.py); they are
+        re-ordered by it, the rest stay in fused order below them."""
         if k < 1:
             raise ValueError("k must be >= 1")
         cfg, idx = self.config, self.index
         t0 = time.perf_counter()
         fused: dict[int, float] = {}
+        seen: dict[int, list] = {}         # chunk -> [rank, score] per ranker: what a learned reranking reads
         n = cfg.candidates
         mask = self._mask(doc_filter)      # every ranker ranks only the allowed documents' chunks
         if cfg.mode in ("fused", "bm25", "lexical"):
             tokens = idx.lexicon.query_tokens(question)
-            for r, i in enumerate(self._ranks(self._masked(idx.bm25_scores(tokens), mask), n)):
+            bm = self._masked(idx.bm25_scores(tokens), mask)
+            for r, i in enumerate(self._ranks(bm, n)):
                 fused[i] = fused.get(i, 0.0) + cfg.bm25_weight / (cfg.rrf_k + r + 1)
+                seen.setdefault(i, [None, 0.0, None, 0.0, None, 0.0])[0:2] = r, float(bm[i])
         if cfg.mode in ("fused", "lexical") and cfg.bigram_weight:
-            for r, i in enumerate(self._ranks(self._masked(idx.bigram_scores(question), mask), n)):
+            bg = self._masked(idx.bigram_scores(question), mask)
+            for r, i in enumerate(self._ranks(bg, n)):
                 fused[i] = fused.get(i, 0.0) + cfg.bigram_weight / (cfg.rrf_k + r + 1)
+                seen.setdefault(i, [None, 0.0, None, 0.0, None, 0.0])[2:4] = r, float(bg[i])
         t1 = time.perf_counter()
         if cfg.mode in ("fused", "dense"):
             qvec = self.embedder.embed_queries([question])[0]
             scores, ids = idx.dense_search(qvec, n, None if mask is None else self._allowed_ids(doc_filter))
-            for r, i in enumerate(ids):
+            for r, (s, i) in enumerate(zip(scores, ids)):
                 if i >= 0:
                     fused[int(i)] = fused.get(int(i), 0.0) + cfg.dense_weight / (cfg.rrf_k + r + 1)
+                    seen.setdefault(int(i), [None, 0.0, None, 0.0, None, 0.0])[4:6] = r, float(s)
         dense_best = {}
         if cfg.mode in ("fused", "dense"):
             dense_best = {int(i): float(s) for s, i in zip(scores, ids) if i >= 0}
         t2 = time.perf_counter()
+        glossed = set()
         if cfg.glossary_expansion and cfg.mode == "fused":
             for e in match_glossary(question, idx.glossary):
                 i = idx.by_id[e.chunk_id]
                 fused[i] = fused.get(i, 0.0) + 1.0 / (cfg.rrf_k + 1)
+                glossed.add(i)
         named = self.named_docs(question)
         boosted = set(named) | set(prefer or ())
         if boosted and cfg.doc_boost:
@@ -154,6 +181,8 @@ class Retriever:
             allowed = {doc_filter} if isinstance(doc_filter, str) else set(doc_filter)
             fused = {i: s for i, s in fused.items() if idx.chunks[i].doc_id in allowed}
         order = sorted(fused, key=lambda i: -fused[i])
+        if rerank is not None and order:
+            order, fused = self._rerank(order, fused, seen, glossed, set(named), set(prefer or ()), rerank)
         if len(named) >= 2:
             order = self._diversify(order, named)
         hits = [self._hit(idx.chunks[i], fused[i]) for i in order[:k]]
@@ -162,6 +191,20 @@ class Retriever:
                    "named_docs": named,
                    "timings_ms": {"bm25": (t1 - t0) * 1000, "dense": (t2 - t1) * 1000, "total": (time.perf_counter() - t0) * 1000}}
         return hits, signals
+
+    def _rerank(self, order: list[int], fused: dict[int, float], seen: dict[int, list], glossed: set[int],
+                named: set[str], prefer: set[str], rerank: Rerank) -> tuple[list[int], dict[int, float]]:
+        """The top ``rerank_depth`` of ``order`` re-ordered by ``rerank``'s scores (which become their hit
+        scores); the rest follow in fused order."""
+        top = order[: self.config.rerank_depth]
+        none = [None, 0.0, None, 0.0, None, 0.0]
+        cands = []
+        for i in top:
+            v, doc = seen.get(i, none), self.index.chunks[i].doc_id
+            cands.append(Candidate(i, fused[i], (v[0], v[2], v[4]), (v[1], v[3], v[5]), i in glossed,
+                                   doc in named, doc in prefer))
+        learned = dict(zip(top, (float(x) for x in rerank(cands))))
+        return sorted(top, key=lambda i: -learned[i]) + order[len(top):], {**fused, **learned}
 
     @staticmethod
     def _key(doc_filter) -> tuple[str, ...] | None:

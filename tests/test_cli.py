@@ -72,3 +72,15 @@ def test_bad_usage_is_reported(run, tmp_path):
     bad.write_text("{not json\n", encoding="utf-8")
     p = run("ask", "--batch", str(bad), check=False)
     assert p.returncode != 0 and "bad.jsonl:1" in p.stderr
+
+
+def test_single_question_follow_up_with_history(run):
+    history = json.dumps([{"role": "user", "content": "重庆研发经费投入强度2030年目标"}], ensure_ascii=False)
+    hits = json.loads(run("retrieve", "那綦江呢？", "--history", history, "-k", "2", "--json").stdout)
+    assert hits[0]["doc_id"] == "qijiang-15th-five-year-plan"        # retrieved with the rewrite, as ask answers
+    ans = json.loads(run("ask", "那綦江呢？", "--history", history, "--json").stdout)
+    assert ans["rewritten_query"] and "綦江" in ans["rewritten_query"]
+    p = run("retrieve", "那綦江呢？", "--history", "[{\"role\": \"robot\"}]", check=False)
+    assert p.returncode != 0 and "--history" in p.stderr
+    p = run("ask", "那綦江呢？", "--history", "not json", check=False)
+    assert p.returncode != 0 and "--history" in p.stderr

@@ -9,6 +9,7 @@ import time
 from functools import lru_cache
 
 from ..lexicon import match_glossary
+from ..rank import make_ranker
 from ..retrieve import Retriever
 from ..schema import Answer, Citation, Hit
 from ..scope import docs_in_scope
@@ -63,6 +64,7 @@ class Answerer:
             regions={d: sc.region for d, sc in retriever.scopes.items()})
         self.verifier = verifier or EvidenceVerifier(config, index.chunks, retriever.scopes, gaz, self.home, index.lexicon)
         self.decider = decider or Decider(_decision_model())
+        self.ranker = make_ranker(settings.fusion, index.chunks, self.verifier, self.home)
         self.composer = composer or Composer(
             config, retriever.texts, titles=retriever.titles,
             answer_line=AnswerLine(self.verifier.topic_spans) if settings.answer_line else None,
@@ -112,7 +114,8 @@ class Answerer:
         if not q.subject.docs and PLAN_WORD.search(q.normalized):
             # "规划的目标是多少户？": 规划 is what people call the plan outlines (规划纲要), not the annual 计划 reports
             prefer += [d for d in docs if d in self.analyzer.outlines and d not in prefer]
-        hits, signals = self.retriever.search(q.search_text, k, None if everything else docs, prefer=prefer)
+        hits, signals = self.retriever.search(q.search_text, k, None if everything else docs, prefer=prefer,
+                                              rerank=self.ranker.scorer(q) if self.ranker else None)
         sides = [d for d in q.compared_docs if d in docs]
         if len(sides) >= 2:       # a comparison of named documents: each side's best clauses, whatever the other ranks
             # searched by the topic alone: the other side's name (成渝地区双城经济圈建设行动方案…) would pull its themes in
