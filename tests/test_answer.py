@@ -187,7 +187,7 @@ def test_a_question_saying_guihua_prefers_the_plan_outlines(fake_pipeline, monke
     seen = {}
     real = ans.retriever.search
 
-    def search(text, k, docs=None, prefer=()):
+    def search(text, k, docs=None, prefer=(), **kw):
         seen.setdefault("prefer", list(prefer))
         return real(text, k, docs, prefer=prefer)
 

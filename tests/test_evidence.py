@@ -328,3 +328,22 @@ def test_a_measure_no_document_names_has_no_figure_there(verifier, qa):
     off = EvidenceVerifier(EvidenceConfig(unknown_focus=False), list(HEADINGS.values()), SCOPES, gazetteer(), "重庆市",
                            qa.lexicon)
     assert off.check(qa.run("成渝中线高铁建成以后时速是好多公里哦？", []), off.units([line])[0]).slot
+
+
+def test_a_figure_before_the_topic_counts_only_in_its_own_segment(fake_pipeline):
+    v = fake_pipeline.answerer.verifier
+    t = "每千人口拥有3岁以下婴幼儿托位数达4.52个，人均预期寿命稳步提高"
+    topic = [(t.index("人均预期寿命"), t.index("人均预期寿命") + 6)]
+    four = t.index("4.52个")
+    assert v._near(topic, four, four + 5)                        # near by distance …
+    assert not v._tied(topic, t, four, four + 5)                 # … but across the comma: another indicator's figure
+    s = "新增城镇义务教育学位3万个"
+    topic = [(s.index("学位"), s.index("学位") + 2)]
+    assert v._tied(topic, s, s.index("3万个"), s.index("3万个") + 3)      # after the topic word: counts
+    u = "新增3万个学位"
+    assert v._tied([(u.index("学位"), u.index("学位") + 2)], u, 2, 5)      # before it, same segment: counts
+
+
+def test_a_word_the_documents_use_is_not_spelled_into_another(fake_pipeline):
+    qa = fake_pipeline.answerer.analyzer
+    assert "执业" in qa.run("到2030年每千人口执业医师数多少人？").normalized     # not 职业 (both are words)

@@ -49,6 +49,8 @@ FEATURES = ("coverage", "coverage_any", "supported", "supported_share", "missing
             "head_term", "slot_number", "slot_list", "slot_why_how", "slot_definition", "slot_entity", "focus", "asks")
 
 
+SEGMENT_BREAK = re.compile(r"[，,；;。！!？?]")
+
 @dataclass(frozen=True)
 class EvidenceConfig:
     """The answer stage's weights and limits, in one place (ablatable; fed from ``Settings``)."""
@@ -76,6 +78,8 @@ class EvidenceConfig:
     place_lists: bool = True       # 哪些区县 needs places named
     per_unit: bool = True          # 人均地区生产总值 is not answered by 地区生产总值's figure
     unknown_focus: bool = True     # 时速 no document uses: no figure of the documents is the asked one
+    same_segment: bool = True      # a figure before the topic word counts only within its segment (…托位数达4.52个，
+                                   # 人均预期寿命稳步提高: 4.52 and 3岁 are not the life expectancy)
 
     def __post_init__(self):
         for name in ("min_topic", "keep_ratio", "heading_weight", "everyday_weight", "min_focus"):
@@ -503,6 +507,13 @@ class EvidenceVerifier:
         counted = [x for x in items if COUNT_ITEM.search(x)]     # 5个未来工厂 / 专精特新企业400家
         return len(items) >= 2 and len(counted) >= len(items) - 1
 
+    @classmethod
+    def _tied(cls, spans: list[tuple[int, int]], t: str, start: int, end: int) -> bool:
+        """The figure at t[start:end] is near a topic word (``_near``) and, when it stands before that word, in the
+        same segment: "3万个托位" yes, "…达4.52个，人均预期寿命稳步提高" no."""
+        return any(cls._near([(a, b)], start, end) and (start >= a or not SEGMENT_BREAK.search(t, end, a))
+                   for a, b in spans)
+
     @staticmethod
     def _near(spans: list[tuple[int, int]], start: int, end: int, after: int = 30, before: int = 12) -> bool:
         return any(a - before <= end and start <= b + after for a, b in spans)
@@ -589,7 +600,8 @@ class EvidenceVerifier:
             if q.known_terms and not spans:
                 return None                       # none of the asked topic's main words: its numbers are about something else
             given = {m.group(1) for _, m in quantity_spans(normalize(q.normalized))} if self.config.given_numbers else set()
-            found = [(c, m) for c, m in quantity_spans(t) if (not spans or self._near(spans, m.start(), m.end()))
+            tied = self._tied if self.config.same_segment else (lambda sp, _t, a, b: self._near(sp, a, b))
+            found = [(c, m) for c, m in quantity_spans(t) if (not spans or tied(spans, t, m.start(), m.end()))
                      and m.group(1) not in given]     # a number the question states is not its answer (2.9万个托位中…)
             if not found:
                 return None                       # a number, but not one tied to what was asked

@@ -84,6 +84,8 @@ class Speller:
                 seen = self.df.get(pair, 0)
                 if seen >= 3:
                     continue        # a pair the documents use; rarer ones may be accidents across words (地方按照 -> 方按)
+                if seen and self.is_word(pair):
+                    continue        # a word the documents use, if rarely, is no typo (执业医师 is not 职业医师)
                 run = "".join(chars[a:b])
                 base = self.logprob(run)
                 best, best_gain = None, self.margin
