@@ -131,6 +131,11 @@ class Lexicon:
         """How common a word is in general Chinese (jieba's dictionary frequency; 0 if unknown)."""
         return int(self._tok.FREQ.get(word, 0) or 0)
 
+    def boundaries(self, text: str) -> set[int]:
+        """Offsets in ``text`` (as given) where jieba's default cut puts a word boundary."""
+        with self._lock:
+            return {i for w in self._tok.tokenize(text) for i in (w[1], w[2])}
+
     def tokens(self, text: str) -> list[str]:
         """Numbers and codes (2030, 3.25%, g210) as whole tokens, the rest by jieba's search mode."""
         t = normalize(text)

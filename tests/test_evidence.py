@@ -347,3 +347,11 @@ def test_a_figure_before_the_topic_counts_only_in_its_own_segment(fake_pipeline)
 def test_a_word_the_documents_use_is_not_spelled_into_another(fake_pipeline):
     qa = fake_pipeline.answerer.analyzer
     assert "执业" in qa.run("到2030年每千人口执业医师数多少人？").normalized     # not 职业 (both are words)
+
+
+def test_a_short_place_name_inside_another_word_is_no_mention(fake_pipeline):
+    from rag.corpus import normalize
+    v = fake_pipeline.answerer.verifier
+    assert "渝中区" not in v.word_mentions(normalize("建成成渝中线高铁，加快建设成渝世界级机场群"))
+    assert "渝中区" in v.word_mentions(normalize("支持渝中打造国际消费中心"))
+    assert v.word_mentions(normalize("綦江、万盛协同发展")) == ["綦江区", "万盛经济技术开发区"]

@@ -530,7 +530,20 @@ class EvidenceVerifier:
     def names_places(self, q: Question, t: str) -> list[str]:
         """Places the clause names other than those asked about (and the regions around them)."""
         asked = set(q.subject.places) | ({self.home} if self.home else set())
-        return [p for p in self.gaz.mentions(t) if p not in asked and not any(self.gaz.is_within(a, p) for a in asked)]
+        return [p for p in self.word_mentions(t) if p not in asked and not any(self.gaz.is_within(a, p) for a in asked)]
+
+    def word_mentions(self, t: str) -> list[str]:
+        """The gazetteer's mentions in ``t`` (normalised), a two-character short name only where it is a word:
+        成渝中线高铁 does not name 渝中(区)."""
+        short = [(r, a, b) for r, a, b in self.gaz.spans(t) if b - a <= 2]
+        if not short or self.lexicon is None or not hasattr(self.lexicon, "boundaries"):
+            return self.gaz.mentions(t)
+        cuts = self.lexicon.boundaries(t)
+        out = []
+        for r, a, b in self.gaz.spans(t):
+            if (b - a > 2 or (a in cuts and b in cuts)) and r not in out:
+                out.append(r)
+        return out
 
     def place_spans(self, q: Question, t: str, p: str) -> list[tuple[int, int]]:
         """Where place ``p`` stands in ``t`` as a location, not as the name of another thing of the asked kind:
