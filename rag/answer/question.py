@@ -508,7 +508,8 @@ class QuestionAnalyzer:
         unit_cls, unit_word = self.unit_of(ask)
         if slot is Slot.ENTITY and unit_cls and TARGET_ASKED.search(ask):
             slot = Slot.NUMBER                # 里程提出了什么目标: the target of a measure is a figure
-        if rewritten and unit_cls is None and slot is Slot.NUMBER:
+        if rewritten and unit_cls is None and slot is Slot.NUMBER and not said:
+            # "那綦江呢？" asks in the previous question's unit; "那招商项目资金到位额要增长多少？" asks its own
             unit_cls, unit_word = self.unit_of(query)
         subject = self.subject_of(query)
         if not rewritten and ask != corrected:       # background sentences before the ask ("我老家在渝东南……请问行动方案…")
