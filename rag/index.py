@@ -26,7 +26,7 @@ from .lexicon import GlossaryEntry, Lexicon, domain_terms, glossary_from_chunks
 from .parse import parse, plain_parse
 from .schema import Chunk
 
-FORMAT = 6                      # bump when the on-disk layout or the parser's output changes
+FORMAT = 7                      # bump when the on-disk layout or the parser's output changes
 MANIFEST = "manifest.json"
 INDEX_FILES = ("chunks.jsonl", "vectors.npy", "lexicon.json")
 log = logging.getLogger(__name__)
@@ -173,12 +173,14 @@ def _sha(path: Path) -> str:
 def _chunk_to_json(c: Chunk) -> dict:
     d = asdict(c)
     d["headings"] = list(c.headings)
+    d["notes"] = list(c.notes)
     return d
 
 
 def _chunk_from_json(d: dict) -> Chunk:
     d = dict(d)
     d["headings"] = tuple(d["headings"])
+    d["notes"] = tuple(d.get("notes", ()))
     return Chunk(**d)
 
 
