@@ -63,12 +63,51 @@ class BuildReport:
         return s
 
 
+@dataclass(frozen=True)
+class DenseConfig:
+    """Which FAISS index serves dense search. Exact (``IndexFlatIP``) below ``hnsw_min_chunks`` chunks; from there
+    HNSW (``IndexHNSWFlat``, inner product), whose recall against exact search ``scripts/bench.py --replicate``
+    measures (docs/scale.md). A search restricted to fewer than ``exact_below`` chunks (a question's scope: the
+    documents of its region) is exact over just those, where HNSW's filtered search would lose recall."""
+    hnsw_min_chunks: int = 100_000
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 80
+    hnsw_ef_search: int = 128
+    exact_below: int = 20_000
+
+    def __post_init__(self):
+        for name in ("hnsw_min_chunks", "hnsw_m", "hnsw_ef_construction", "hnsw_ef_search", "exact_below"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name in (
+                    "hnsw_min_chunks", "exact_below") else 2):
+                raise ValueError(f"DenseConfig.{name} must be an int >= 2 (>= 0 for thresholds), got {value!r}")
+
+    @classmethod
+    def from_settings(cls, s) -> "DenseConfig":
+        return cls(s.hnsw_min_chunks, s.hnsw_m, s.hnsw_ef_construction, s.hnsw_ef_search, s.hnsw_exact_below)
+
+    def uses_hnsw(self, n_chunks: int) -> bool:
+        return 0 < self.hnsw_min_chunks <= n_chunks
+
+    def build(self, vectors: np.ndarray):
+        import faiss
+
+        if not self.uses_hnsw(len(vectors)):
+            index = faiss.IndexFlatIP(vectors.shape[1])
+        else:
+            index = faiss.IndexHNSWFlat(vectors.shape[1], self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = self.hnsw_ef_construction
+            index.hnsw.efSearch = self.hnsw_ef_search
+        index.add(vectors)
+        return index
+
+
 class Index:
     """Chunks + dense vectors (FAISS inner product on L2-normalised vectors) + BM25."""
 
-    def __init__(self, chunks: list[Chunk], vectors: np.ndarray, manifest: dict, lexicon: Lexicon | None = None):
+    def __init__(self, chunks: list[Chunk], vectors: np.ndarray, manifest: dict, lexicon: Lexicon | None = None,
+                 dense: DenseConfig | None = None):
         import bm25s
-        import faiss
 
         if len(chunks) != len(vectors):
             raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
@@ -77,8 +116,10 @@ class Index:
         self.manifest = manifest
         self.glossary: list[GlossaryEntry] = glossary_from_chunks(chunks)
         self.lexicon = lexicon or Lexicon(domain_terms(chunks))
-        self.faiss = faiss.IndexFlatIP(self.vectors.shape[1])
-        self.faiss.add(self.vectors)
+        self.dense = dense or DenseConfig()
+        self.hnsw = self.dense.uses_hnsw(len(chunks))
+        self.faiss = self.dense.build(self.vectors)
+        self._subsets: dict[bytes, np.ndarray] = {}       # allowed chunk positions -> their vectors (HNSW only)
         self.bm25 = bm25s.BM25()
         token_lists = [self.lexicon.tokens(c.indexed_text()) or ["∅"] for c in chunks]
         self.bm25.index(token_lists, show_progress=False)
@@ -154,10 +195,28 @@ class Index:
             scores, idx = self.faiss.search(q, k)
         elif len(allowed) == 0:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        elif self.hnsw and len(allowed) < self.dense.exact_below:
+            return self._exact_subset(q[0], min(k, len(allowed)), allowed)
+        elif self.hnsw:
+            params = faiss.SearchParametersHNSW(sel=faiss.IDSelectorBatch(allowed),
+                                                efSearch=max(self.dense.hnsw_ef_search, k))
+            scores, idx = self.faiss.search(q, min(k, len(allowed)), params=params)
         else:
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
             scores, idx = self.faiss.search(q, min(k, len(allowed)), params=params)
         return scores[0], idx[0]
+
+    def _exact_subset(self, q: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        key = allowed.tobytes()
+        sub = self._subsets.get(key)
+        if sub is None:
+            if len(self._subsets) > 32:
+                self._subsets.clear()
+            sub = self._subsets[key] = self.vectors[allowed]
+        scores = sub @ q
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return scores[top], allowed[top]
 
 
 # ----------------------------------------------------------------------------- persistence
@@ -188,11 +247,11 @@ def _signature(embedder, chunker: Chunker) -> dict:
     return {"format": FORMAT, "embedder": embedder.name, "dim": int(embedder.dim), "chunker": chunker.signature}
 
 
-def load_index(index_dir: Path, embedder=None, chunker: Chunker | None = None) -> Index:
+def load_index(index_dir: Path, embedder=None, chunker: Chunker | None = None, dense: DenseConfig | None = None) -> Index:
     """Load and verify a persisted index. Raises IndexError_ with the reason when it can't be used."""
     manifest, chunks, vectors, terms = read_index_files(index_dir, embedder, chunker)
     try:
-        return Index(chunks, vectors, manifest, Lexicon(terms))
+        return Index(chunks, vectors, manifest, Lexicon(terms), dense)
     except (ValueError, TypeError, AttributeError, RuntimeError) as e:
         raise IndexError_(f"{index_dir}: unusable index ({type(e).__name__}: {e})") from None
 
@@ -281,7 +340,8 @@ def _previous(index_dir: Path, embedder, chunker: Chunker) -> tuple[dict, list[C
     return manifest, chunks, vectors
 
 
-def build_index(corpus: Corpus, embedder, chunker: Chunker, index_dir: Path, progress: bool = True) -> tuple[Index, BuildReport]:
+def build_index(corpus: Corpus, embedder, chunker: Chunker, index_dir: Path, progress: bool = True,
+                dense: DenseConfig | None = None) -> tuple[Index, BuildReport]:
     t0 = time.perf_counter()
     prev = _previous(index_dir, embedder, chunker)
     prev_docs = prev[0]["docs"] if prev else {}
@@ -320,7 +380,7 @@ def build_index(corpus: Corpus, embedder, chunker: Chunker, index_dir: Path, pro
     manifest = dict(_signature(embedder, chunker), docs=docs_meta, built_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
                     chunks=len(all_chunks))
     _write_atomic(index_dir, all_chunks, vectors, manifest, lexicon.terms)
-    index = Index(all_chunks, vectors, manifest, lexicon)
+    index = Index(all_chunks, vectors, manifest, lexicon, dense)
     report = BuildReport(len(corpus.documents), len(all_chunks), embedded, reused, removed, len(texts),
                          time.perf_counter() - t0, list(corpus.errors), *parse_problems(manifest))
     return index, report
@@ -361,13 +421,14 @@ def _embed_with_progress(embedder, texts: list[str], progress: bool, batch: int 
     return np.vstack(out).astype(np.float32)
 
 
-def ensure_index(corpus: Corpus, embedder, chunker: Chunker, index_dir: Path, progress: bool = True) -> tuple[Index, BuildReport | None]:
+def ensure_index(corpus: Corpus, embedder, chunker: Chunker, index_dir: Path, progress: bool = True,
+                 dense: DenseConfig | None = None) -> tuple[Index, BuildReport | None]:
     """Load the persisted index if it matches the corpus, else (re)build what changed."""
     try:
-        idx = load_index(index_dir, embedder, chunker)
+        idx = load_index(index_dir, embedder, chunker, dense)
         current = {d.doc_id: d.sha256 for d in corpus.documents}
         if {k: v["sha256"] for k, v in idx.manifest["docs"].items()} == current:
             return idx, None
     except IndexError_ as e:
         log.info("rebuilding index: %s", e)
-    return build_index(corpus, embedder, chunker, index_dir, progress)
+    return build_index(corpus, embedder, chunker, index_dir, progress, dense)
