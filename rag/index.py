@@ -72,7 +72,7 @@ class DenseConfig:
     hnsw_min_chunks: int = 100_000
     hnsw_m: int = 32
     hnsw_ef_construction: int = 80
-    hnsw_ef_search: int = 128
+    hnsw_ef_search: int = 256
     exact_below: int = 20_000
 
     def __post_init__(self):
@@ -120,27 +120,21 @@ class Index:
         self.hnsw = self.dense.uses_hnsw(len(chunks))
         self.faiss = self.dense.build(self.vectors)
         self._subsets: dict[bytes, np.ndarray] = {}       # allowed chunk positions -> their vectors (HNSW only)
-        self.bm25 = bm25s.BM25()
-        token_lists = [self.lexicon.tokens(c.indexed_text()) or ["∅"] for c in chunks]
-        self.bm25.index(token_lists, show_progress=False)
+        # Built one ranker at a time, token strings shared (interned) and postings read from bm25s's own sparse
+        # matrix: at 1,000 documents (150k chunks) the per-chunk token lists and a dict of Python lists of
+        # postings took the process past 6 GB; the idf, df and postings are the same numbers as before.
+        pool: dict[str, str] = {}
+        self.bm25, df = _ranker([_shared(self.lexicon.tokens(c.indexed_text()), pool) or ["∅"] for c in chunks])
         self._vocab = set(self.bm25.vocab_dict)
-        self.bm25_bigram = bm25s.BM25()
-        bigram_lists = [self.lexicon.bigrams(c.indexed_text()) or ["∅"] for c in chunks]
-        self.bm25_bigram.index(bigram_lists, show_progress=False)
-        self._bigram_vocab = set(self.bm25_bigram.vocab_dict)
-        # chunks per character pair: the speller's vocabulary, and postings that make substring_df fast
-        self._bigram_postings: dict[str, list[int]] = {}
-        for i, toks in enumerate(bigram_lists):
-            for t in set(toks):
-                self._bigram_postings.setdefault(t, []).append(i)
-        self.bigram_df = {t: len(p) for t, p in self._bigram_postings.items()}
-        self._substring_cache: dict[str, int] = {}
-        df: dict[str, int] = {}
-        for toks in token_lists:
-            for t in set(toks):
-                df[t] = df.get(t, 0) + 1
         self.idf = {t: self.idf_of(f) for t, f in df.items()}
         self.max_idf = self.idf_of(0)
+        pool.clear()
+        self.bm25_bigram, self.bigram_df = _ranker([_shared(self.lexicon.bigrams(c.indexed_text()), pool) or ["∅"]
+                                                    for c in chunks])
+        self._bigram_vocab = set(self.bm25_bigram.vocab_dict)
+        # chunks per character pair (the speller's vocabulary; postings that make substring_df fast)
+        self._bigram_postings = _Postings(self.bm25_bigram)
+        self._substring_cache: dict[str, int] = {}
         self._match_texts = [normalize(c.indexed_text()) for c in chunks]      # for substring_df
         self.by_id = {c.chunk_id: i for i, c in enumerate(chunks)}
 
@@ -217,6 +211,35 @@ class Index:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return scores[top], allowed[top]
+
+
+def _shared(tokens: list[str], pool: dict[str, str]) -> list[str]:
+    """``tokens`` with equal strings as one object (a corpus has ~10^5 distinct tokens, ~10^7 occurrences)."""
+    return [pool.setdefault(t, t) for t in tokens]
+
+
+def _ranker(token_lists: list[list[str]]):
+    """A bm25s BM25 over ``token_lists`` and each token's document frequency (its column's entries)."""
+    import bm25s
+
+    ranker = bm25s.BM25()
+    ranker.index(token_lists, show_progress=False)
+    counts = np.diff(ranker.scores["indptr"])
+    # bm25s adds "" to its vocabulary without a column
+    return ranker, {t: int(counts[i]) for t, i in ranker.vocab_dict.items() if i < len(counts) and counts[i] > 0}
+
+
+class _Postings:
+    """Chunk positions per token, as views into the ranker's column-sparse matrix (no Python lists)."""
+
+    def __init__(self, ranker):
+        self._ids, self._ptr, self._idx = ranker.vocab_dict, ranker.scores["indptr"], ranker.scores["indices"]
+
+    def get(self, token: str, default=None):
+        i = self._ids.get(token)
+        if i is None or i + 1 >= len(self._ptr) or self._ptr[i] == self._ptr[i + 1]:
+            return default
+        return self._idx[self._ptr[i]:self._ptr[i + 1]]
 
 
 # ----------------------------------------------------------------------------- persistence

@@ -1,7 +1,7 @@
 """Benchmark: cold index build, incremental add of one document, retrieval and ask latency, peak memory.
 
     python scripts/bench.py [--queries 60] [--skip-cold] [--corpus DIR | --library] [--index-dir DIR]
-                            [--replicate N] [--noise 0.01] [--out FILE.json] [--save-index DIR]
+                            [--replicate N [--replicate-add]] [--noise 0.01] [--out FILE.json] [--save-index DIR]
 
 Latency is measured over the golden questions (eval/golden.jsonl) with the real embedder and the extractive
 backend. The cold build embeds the corpus (``--corpus DIR``, default the project's; ``--library``: the five
@@ -83,13 +83,14 @@ def cold_and_incremental(corpus_dir: Path, emb, chunker, work: Path) -> dict:
     return out
 
 
-def add_one(corpus_dir: Path, emb, chunker, work: Path) -> dict:
-    """Add a copy of the corpus's last document (new id, one line appended) to the index in ``work/idx``."""
+def add_one(corpus_dir: Path, emb, chunker, work: Path, index_dir: Path | None = None, dense=None) -> dict:
+    """Add a copy of the corpus's last document (new id, one line appended) to the index ``index_dir``
+    (default ``work/idx``)."""
     from rag.corpus import load_corpus, read_manifest
     from rag.index import build_index
 
     entries = read_manifest(corpus_dir)
-    cdir = work / "corpus+1"
+    cdir = work / f"{corpus_dir.name}+1"
     shutil.copytree(corpus_dir, cdir, dirs_exist_ok=True)
     last = entries[-1]
     new = dict(last, id="bench-added", file="bench-added.txt")
@@ -97,7 +98,7 @@ def add_one(corpus_dir: Path, emb, chunker, work: Path) -> dict:
     (cdir / new["file"]).write_text(text, encoding="utf-8")
     (cdir / "manifest.json").write_text(json.dumps({"documents": entries + [new]}, ensure_ascii=False), encoding="utf-8")
     timed = TimedEmbedder(emb)
-    _, rep = build_index(load_corpus(cdir), timed, chunker, work / "idx", progress=False)
+    _, rep = build_index(load_corpus(cdir), timed, chunker, index_dir or work / "idx", progress=False, dense=dense)
     return {"seconds": round(rep.seconds, 1), "own_embedding_s": round(timed.seconds, 1),
             "seconds_besides_its_embedding": round(rep.seconds - timed.seconds, 1),
             "embedded_documents": rep.embedded_documents, "embedded_chunks": rep.embedded_chunks,
@@ -196,6 +197,12 @@ def latency(settings, emb, n_queries: int) -> dict:
     out = {"pipeline_load_s": round(load_s, 1), "queries": len(qs),
            "retrieve_ms_p50": percentiles(r)["p50"], "retrieve_ms_p95": percentiles(r)["p95"],
            "ask_ms_p50": percentiles(a)["p50"], "ask_ms_p95": percentiles(a)["p95"]}
+    parts: dict[str, list[float]] = {"bm25_both": [], "dense": []}
+    for q in qs[:100]:                          # where a retrieval's time goes (the retriever's own timings)
+        timings = p.retriever.search(q, 5)[1]["timings_ms"]
+        parts["bm25_both"].append(timings["bm25"])
+        parts["dense"].append(timings["dense"])
+    out["retrieve_parts_ms"] = {k: percentiles(v) for k, v in parts.items()}
     out["dense"] = dense_recall(p.index, emb, qs[:200])
     return out
 
@@ -209,6 +216,7 @@ def main() -> int:
     ap.add_argument("--index-dir", type=Path, help="index of the corpus for --skip-cold (default: settings.index_dir, "
                                                    "or .rag_library/index with --library)")
     ap.add_argument("--replicate", type=int, default=0, help="also measure an N-document library of copies")
+    ap.add_argument("--replicate-add", action="store_true", help="also time adding one document to the N-document index")
     ap.add_argument("--noise", type=float, default=0.01, help="sigma of the noise added to copied vectors")
     ap.add_argument("--out", type=Path, help="also write the JSON here")
     ap.add_argument("--save-index", type=Path, help="keep the cold-built index there (for later --skip-cold runs)")
@@ -254,6 +262,10 @@ def main() -> int:
             out["replicated"] = rep
             out["replicated"].update(latency(s.model_copy(update={"corpus_dir": cdir, "index_dir": idir}),
                                              emb, args.queries))
+            if args.replicate_add:
+                from rag.index import DenseConfig
+
+                out["replicated"]["add_one"] = add_one(cdir, emb, chunker, work, idir, DenseConfig.from_settings(s))
     out.update({"max_rss_mb": round(rss_mb(), 0), "load_average_at_end": os.getloadavg()})
     text = json.dumps(out, ensure_ascii=False)
     print(text)

@@ -57,7 +57,7 @@ def test_from_the_threshold_hnsw_recall_against_exact(parts, queries):
     chunks, vectors, manifest, lexicon = parts
     idx = Index(chunks, vectors, manifest, lexicon, DenseConfig(hnsw_min_chunks=len(chunks)))
     assert isinstance(idx.faiss, faiss.IndexHNSWFlat) and idx.hnsw
-    assert idx.faiss.hnsw.efSearch == 128
+    assert idx.faiss.hnsw.efSearch == 256
     # recall as score overlap: the k-th best exact score is reached by as many HNSW hits as exact ones
     recall = np.mean([np.sum(idx.dense_search(q, 10)[0] >= exact_scores(idx.vectors, q, 10)[-1] - 1e-6) / 10
                       for q in queries])
