@@ -95,4 +95,4 @@ class Chunker:
     @staticmethod
     def _make(doc: Document, cl: Clause, text: str, start: int, end: int, n: int) -> Chunk:
         return Chunk(chunk_id=f"{doc.doc_id}#{n}", doc_id=doc.doc_id, title=doc.title, location=cl.location,
-                     headings=cl.headings, kind=cl.kind, text=text, start=start, end=end)
+                     headings=cl.headings, kind=cl.kind, text=text, start=start, end=end, notes=cl.notes)

@@ -26,7 +26,7 @@ from .lexicon import GlossaryEntry, Lexicon, domain_terms, glossary_from_chunks
 from .parse import parse, plain_parse
 from .schema import Chunk
 
-FORMAT = 6                      # bump when the on-disk layout or the parser's output changes
+FORMAT = 7                      # bump when the on-disk layout or the parser's output changes
 MANIFEST = "manifest.json"
 INDEX_FILES = ("chunks.jsonl", "vectors.npy", "lexicon.json")
 log = logging.getLogger(__name__)
@@ -63,10 +63,50 @@ class BuildReport:
         return s
 
 
+@dataclass(frozen=True)
+class DenseConfig:
+    """Which FAISS index serves dense search. Exact (``IndexFlatIP``) below ``hnsw_min_chunks`` chunks; from there
+    HNSW (``IndexHNSWFlat``, inner product), whose recall against exact search ``scripts/bench.py --replicate``
+    measures (docs/scale.md). A search restricted to fewer than ``exact_below`` chunks (a question's scope: the
+    documents of its region) is exact over just those, where HNSW's filtered search would lose recall."""
+    hnsw_min_chunks: int = 100_000
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 80
+    hnsw_ef_search: int = 256
+    exact_below: int = 20_000
+
+    def __post_init__(self):
+        for name in ("hnsw_min_chunks", "hnsw_m", "hnsw_ef_construction", "hnsw_ef_search", "exact_below"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name in (
+                    "hnsw_min_chunks", "exact_below") else 2):
+                raise ValueError(f"DenseConfig.{name} must be an int >= 2 (>= 0 for thresholds), got {value!r}")
+
+    @classmethod
+    def from_settings(cls, s) -> "DenseConfig":
+        return cls(s.hnsw_min_chunks, s.hnsw_m, s.hnsw_ef_construction, s.hnsw_ef_search, s.hnsw_exact_below)
+
+    def uses_hnsw(self, n_chunks: int) -> bool:
+        return 0 < self.hnsw_min_chunks <= n_chunks
+
+    def build(self, vectors: np.ndarray):
+        import faiss
+
+        if not self.uses_hnsw(len(vectors)):
+            index = faiss.IndexFlatIP(vectors.shape[1])
+        else:
+            index = faiss.IndexHNSWFlat(vectors.shape[1], self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = self.hnsw_ef_construction
+            index.hnsw.efSearch = self.hnsw_ef_search
+        index.add(vectors)
+        return index
+
+
 class Index:
     """Chunks + dense vectors (FAISS inner product on L2-normalised vectors) + BM25."""
 
-    def __init__(self, chunks: list[Chunk], vectors: np.ndarray, manifest: dict, lexicon: Lexicon | None = None):
+    def __init__(self, chunks: list[Chunk], vectors: np.ndarray, manifest: dict, lexicon: Lexicon | None = None,
+                 dense: DenseConfig | None = None):
         import bm25s
 
         if len(chunks) != len(vectors):
@@ -76,43 +116,39 @@ class Index:
         self.manifest = manifest
         self.glossary: list[GlossaryEntry] = glossary_from_chunks(chunks)
         self.lexicon = lexicon or Lexicon(domain_terms(chunks))
+        self.dense = dense or DenseConfig()
+        self._subsets: dict[bytes, np.ndarray] = {}       # allowed chunk positions -> their vectors (HNSW only)
         self._init_dense()
-        token_lists = [self.lexicon.tokens(c.indexed_text()) or ["∅"] for c in chunks]
-        self._init_word_bm25(token_lists)
-        self.bm25_bigram = bm25s.BM25()
-        bigram_lists = [self.lexicon.bigrams(c.indexed_text()) or ["∅"] for c in chunks]
-        self.bm25_bigram.index(bigram_lists, show_progress=False)
-        self._bigram_vocab = set(self.bm25_bigram.vocab_dict)
-        # chunks per character pair: the speller's vocabulary, and postings that make substring_df fast
-        self._bigram_postings: dict[str, list[int]] = {}
-        for i, toks in enumerate(bigram_lists):
-            for t in set(toks):
-                self._bigram_postings.setdefault(t, []).append(i)
-        self.bigram_df = {t: len(p) for t, p in self._bigram_postings.items()}
-        self._substring_cache: dict[str, int] = {}
-        df: dict[str, int] = {}
-        for toks in token_lists:
-            for t in set(toks):
-                df[t] = df.get(t, 0) + 1
+        # Built one ranker at a time, token strings shared (interned) and postings read from bm25s's own sparse
+        # matrix: at 1,000 documents (150k chunks) the per-chunk token lists and a dict of Python lists of
+        # postings took the process past 6 GB; the idf, df and postings are the same numbers as before.
+        pool: dict[str, str] = {}
+        token_lists = [_shared(self.lexicon.tokens(c.indexed_text()), pool) or ["∅"] for c in chunks]
+        df = self._init_word_bm25(token_lists)
+        del token_lists
         self.idf = {t: self.idf_of(f) for t, f in df.items()}
         self.max_idf = self.idf_of(0)
+        pool.clear()
+        self.bm25_bigram, self.bigram_df = _ranker([_shared(self.lexicon.bigrams(c.indexed_text()), pool) or ["∅"]
+                                                    for c in chunks])
+        self._bigram_vocab = set(self.bm25_bigram.vocab_dict)
+        # chunks per character pair (the speller's vocabulary; postings that make substring_df fast)
+        self._bigram_postings = _Postings(self.bm25_bigram)
+        self._substring_cache: dict[str, int] = {}
         self._match_texts = [normalize(c.indexed_text()) for c in chunks]      # for substring_df
         self.by_id = {c.chunk_id: i for i, c in enumerate(chunks)}
 
     # the two rankers a store may serve from elsewhere (rag/milvus_store.py: MilvusIndex); the term
     # statistics below (idf, bigram postings) stay in-process, the answerer reads them
     def _init_dense(self) -> None:
-        import faiss
+        self.hnsw = self.dense.uses_hnsw(len(self.chunks))
+        self.faiss = self.dense.build(self.vectors)
 
-        self.faiss = faiss.IndexFlatIP(self.vectors.shape[1])
-        self.faiss.add(self.vectors)
-
-    def _init_word_bm25(self, token_lists: list[list[str]]) -> None:
-        import bm25s
-
-        self.bm25 = bm25s.BM25()
-        self.bm25.index(token_lists, show_progress=False)
+    def _init_word_bm25(self, token_lists: list[list[str]]) -> dict[str, int]:
+        """Builds the word BM25 ranker; returns each token's document frequency (for idf)."""
+        self.bm25, df = _ranker(token_lists)
         self._vocab = set(self.bm25.vocab_dict)
+        return df
 
     def idf_of(self, df: int) -> float:
         """BM25-style idf of a term found in ``df`` of the chunks (0: the maximum, ``max_idf``)."""
@@ -165,10 +201,57 @@ class Index:
             scores, idx = self.faiss.search(q, k)
         elif len(allowed) == 0:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        elif self.hnsw and len(allowed) < self.dense.exact_below:
+            return self._exact_subset(q[0], min(k, len(allowed)), allowed)
+        elif self.hnsw:
+            params = faiss.SearchParametersHNSW(sel=faiss.IDSelectorBatch(allowed),
+                                                efSearch=max(self.dense.hnsw_ef_search, k))
+            scores, idx = self.faiss.search(q, min(k, len(allowed)), params=params)
         else:
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
             scores, idx = self.faiss.search(q, min(k, len(allowed)), params=params)
         return scores[0], idx[0]
+
+    def _exact_subset(self, q: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        key = allowed.tobytes()
+        sub = self._subsets.get(key)
+        if sub is None:
+            if len(self._subsets) > 32:
+                self._subsets.clear()
+            sub = self._subsets[key] = self.vectors[allowed]
+        scores = sub @ q
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return scores[top], allowed[top]
+
+
+def _shared(tokens: list[str], pool: dict[str, str]) -> list[str]:
+    """``tokens`` with equal strings as one object (a corpus has ~10^5 distinct tokens, ~10^7 occurrences)."""
+    return [pool.setdefault(t, t) for t in tokens]
+
+
+def _ranker(token_lists: list[list[str]]):
+    """A bm25s BM25 over ``token_lists`` and each token's document frequency (its column's entries)."""
+    import bm25s
+
+    ranker = bm25s.BM25()
+    ranker.index(token_lists, show_progress=False)
+    counts = np.diff(ranker.scores["indptr"])
+    # bm25s adds "" to its vocabulary without a column
+    return ranker, {t: int(counts[i]) for t, i in ranker.vocab_dict.items() if i < len(counts) and counts[i] > 0}
+
+
+class _Postings:
+    """Chunk positions per token, as views into the ranker's column-sparse matrix (no Python lists)."""
+
+    def __init__(self, ranker):
+        self._ids, self._ptr, self._idx = ranker.vocab_dict, ranker.scores["indptr"], ranker.scores["indices"]
+
+    def get(self, token: str, default=None):
+        i = self._ids.get(token)
+        if i is None or i + 1 >= len(self._ptr) or self._ptr[i] == self._ptr[i + 1]:
+            return default
+        return self._idx[self._ptr[i]:self._ptr[i + 1]]
 
 
 # ----------------------------------------------------------------------------- persistence
@@ -184,12 +267,14 @@ def _sha(path: Path) -> str:
 def _chunk_to_json(c: Chunk) -> dict:
     d = asdict(c)
     d["headings"] = list(c.headings)
+    d["notes"] = list(c.notes)
     return d
 
 
 def _chunk_from_json(d: dict) -> Chunk:
     d = dict(d)
     d["headings"] = tuple(d["headings"])
+    d["notes"] = tuple(d.get("notes", ()))
     return Chunk(**d)
 
 
@@ -197,11 +282,11 @@ def _signature(embedder, chunker: Chunker) -> dict:
     return {"format": FORMAT, "embedder": embedder.name, "dim": int(embedder.dim), "chunker": chunker.signature}
 
 
-def load_index(index_dir: Path, embedder=None, chunker: Chunker | None = None) -> Index:
+def load_index(index_dir: Path, embedder=None, chunker: Chunker | None = None, dense: DenseConfig | None = None) -> Index:
     """Load and verify a persisted index. Raises IndexError_ with the reason when it can't be used."""
     manifest, chunks, vectors, terms = read_index_files(index_dir, embedder, chunker)
     try:
-        return Index(chunks, vectors, manifest, Lexicon(terms))
+        return Index(chunks, vectors, manifest, Lexicon(terms), dense)
     except (ValueError, TypeError, AttributeError, RuntimeError) as e:
         raise IndexError_(f"{index_dir}: unusable index ({type(e).__name__}: {e})") from None
 
@@ -290,11 +375,12 @@ def _previous(index_dir: Path, embedder, chunker: Chunker) -> tuple[dict, list[C
     return manifest, chunks, vectors
 
 
-def build_index(corpus: Corpus, embedder, chunker: Chunker, index_dir: Path, progress: bool = True) -> tuple[Index, BuildReport]:
+def build_index(corpus: Corpus, embedder, chunker: Chunker, index_dir: Path, progress: bool = True,
+                dense: DenseConfig | None = None) -> tuple[Index, BuildReport]:
     t0 = time.perf_counter()
     built = assemble(corpus, embedder, chunker, _previous(index_dir, embedder, chunker), progress)
     _write_atomic(index_dir, built.chunks, built.vectors, built.manifest, built.lexicon.terms)
-    index = Index(built.chunks, built.vectors, built.manifest, built.lexicon)
+    index = Index(built.chunks, built.vectors, built.manifest, built.lexicon, dense)
     return index, built.report(corpus, time.perf_counter() - t0)
 
 
@@ -393,13 +479,14 @@ def _embed_with_progress(embedder, texts: list[str], progress: bool, batch: int 
     return np.vstack(out).astype(np.float32)
 
 
-def ensure_index(corpus: Corpus, embedder, chunker: Chunker, index_dir: Path, progress: bool = True) -> tuple[Index, BuildReport | None]:
+def ensure_index(corpus: Corpus, embedder, chunker: Chunker, index_dir: Path, progress: bool = True,
+                 dense: DenseConfig | None = None) -> tuple[Index, BuildReport | None]:
     """Load the persisted index if it matches the corpus, else (re)build what changed."""
     try:
-        idx = load_index(index_dir, embedder, chunker)
+        idx = load_index(index_dir, embedder, chunker, dense)
         current = {d.doc_id: d.sha256 for d in corpus.documents}
         if {k: v["sha256"] for k, v in idx.manifest["docs"].items()} == current:
             return idx, None
     except IndexError_ as e:
         log.info("rebuilding index: %s", e)
-    return build_index(corpus, embedder, chunker, index_dir, progress)
+    return build_index(corpus, embedder, chunker, index_dir, progress, dense)

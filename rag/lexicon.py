@@ -48,7 +48,10 @@ def glossary_from_chunks(chunks: list[Chunk]) -> list[GlossaryEntry]:
         if c.kind != "glossary":
             continue
         body = re.sub(r"^\d{1,3}\s*[．.]", "", c.text)
-        term = re.split(r"[。]", body, maxsplit=1)[0][:40]
+        note = re.match(r"^[［\[]\s*\d{1,3}\s*[］\]]", body)      # a work report's 注释: "［2］四大主导产业：旅游业、…"
+        if note:
+            body = body[note.end():]
+        term = re.split(r"[。：:]" if note else r"[。]", body, maxsplit=1)[0][:40]
         keys = {_key(term)}
         keys |= {_key(q) for q in QUOTED.findall(term)}
         keys |= {m for m in CODE.findall(normalize(term)) if len(m) >= 3}

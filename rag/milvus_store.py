@@ -102,10 +102,14 @@ class MilvusIndex(Index):
             self._doc_pos[d] = np.array([i for i, c in enumerate(chunks) if c.doc_id == d], dtype=np.int64)
 
     def _init_dense(self) -> None:          # no FAISS copy: Milvus searches the vectors
-        pass
+        self.hnsw = False
 
-    def _init_word_bm25(self, token_lists: list[list[str]]) -> None:    # Milvus's BM25 function ranks
-        pass
+    def _init_word_bm25(self, token_lists: list[list[str]]) -> dict[str, int]:    # Milvus's BM25 function ranks
+        df: dict[str, int] = {}             # the term statistics stay in-process: the answerer reads them
+        for toks in token_lists:
+            for t in set(toks):
+                df[t] = df.get(t, 0) + 1
+        return df
 
     def _client(self):
         """One client per process: a forked child must not share its parent's gRPC channel."""

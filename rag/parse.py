@@ -7,6 +7,8 @@ Understands, across the five documents:
   * the 名词解释 glossary (numbered entries, or one term per line);
   * newspaper excerpts: hard line breaks inside sentences are joined for matching, and
     page markers such as （上接10版） / (下转 12 版) are not content.
+Government work reports (national 1954–2025, provincial) get the rules of ``rag.reports`` on top: the 各位代表
+opening and title block, ——/【】 lead-ins, footnote markers ［23］ and their 注释, end matter dropped.
 Clause.text is for matching and embedding; Clause.start/end always point into the original text.
 """
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from . import reports
 from .schema import Clause, Document
 
 CN_NUM = "一二三四五六七八九十百零〇"
@@ -83,7 +86,7 @@ def _join(a: str, b: str) -> str:
     return " " if a and b and a[-1].isascii() and a[-1].isalpha() and b[0].isascii() and b[0].isalpha() else ""
 
 
-def paragraphs(text: str, wrapped: bool) -> list[Para]:
+def paragraphs(text: str, wrapped: bool, page_breaks: bool = True) -> list[Para]:
     paras: list[Para] = []
     cur: Para | None = None
     for off, line in _lines(text):
@@ -100,7 +103,8 @@ def paragraphs(text: str, wrapped: bool) -> list[Para]:
         cur = Para(s, pos, tabbed)
         paras.append(cur)
     paras = [_drop_markers(p) for p in paras]
-    return _join_page_breaks(paras)      # page and column breaks cut paragraphs of both kinds of text
+    # page and column breaks cut paragraphs of both kinds of text (work reports join theirs in _report_paragraphs)
+    return _join_page_breaks(paras) if page_breaks else paras
 
 
 SENTENCE_END = "。；;：:！!？?）)”"
@@ -178,14 +182,23 @@ def parse(doc: Document) -> list[Clause]:
     text = doc.text
     wrapped = is_hard_wrapped(text)
     paras = paragraphs(text, wrapped)
+    report = reports.is_work_report(doc)
+    notes: dict[str, reports.Note] = {}
+    opening = None
+    if report:
+        paras = _report_paragraphs(text, paragraphs(text, wrapped, page_breaks=False))
+        notes = _collect_notes(paras)
+        opening = reports.opening_index([p.text for p in paras])
     st = _State()
     out: list[Clause] = []
-    i = 0
+    i = body = 0
 
     def add(kind: str, p: Para, location: str, headings: tuple[str, ...], ctext: str | None = None) -> None:
         if not p.text or (kind != "table_row" and len(p.text) < MIN_CHARS):
             return
-        out.append(Clause(doc.doc_id, kind, location, headings, ctext or p.text, p.start, p.end))
+        ctext = ctext or p.text
+        cited = reports.notes_of(ctext, notes) if notes and kind != "glossary" else ()
+        out.append(Clause(doc.doc_id, kind, location, headings, ctext, p.start, p.end, cited))
 
     while i < len(paras):
         p = paras[i]
@@ -193,6 +206,24 @@ def parse(doc: Document) -> list[Clause]:
         i += 1
         if not s:
             continue
+        if report:
+            if opening is not None and i - 1 <= opening:
+                if i - 1 < opening:                 # the title block; the salutation itself is no clause
+                    add("paragraph", p, "题注", ())
+                continue
+            if reports.RE_NOTES_HEAD.match(s):
+                st.levels.clear()
+                st.set("pian", "注释", s)
+                st.glossary = False
+                continue
+            m = reports.RE_NOTE.match(s)
+            if m and "pian" in st.levels and st.levels["pian"][0] == "注释":
+                add("glossary", p, st.location(f"［{m.group(1)}］{_note_term(m.group(2))}"), st.headings())
+                continue
+            label = reports.part_heading(s)
+            if label:
+                st.set("part", label, s)
+                continue
         if RE_GLOSSARY.match(s):
             st.levels.clear()
             st.set("pian", "附件 名词解释", "附件 名词解释")
@@ -206,6 +237,10 @@ def parse(doc: Document) -> list[Clause]:
             if RE_STOP.match(s):
                 continue
             m = RE_ITEM_NUM.match(s)
+            if report and m and s.endswith(("：", ":")) and i < len(paras) and not _is_heading(paras[i].text):
+                p = _merge(p, paras[i])     # "12.“单一窗口”：" / "指参与国际贸易…": the term, its definition below
+                s = p.text
+                i += 1
             body = s[m.end():] if m else s
             term = first_sentence(body, 40)
             label = (m.group(1) + "．" if m else "") + term
@@ -239,13 +274,69 @@ def parse(doc: Document) -> list[Clause]:
             continue
         if RE_STOP.match(s) and len(s) < 30:
             continue
+        label = reports.lead_in(s) if report else None
+        if label:
+            add("item", p, st.location(label), st.headings(first_sentence(s)))
+            continue
         m = RE_ITEM_NUM.match(s) or RE_ITEM_SHI.match(s)
         if m:
             label = m.group(1) + ("．" if m.group(1).isdigit() else "")
             add("item", p, st.location(label), st.headings(first_sentence(s)))
             continue
+        if report and not st.levels:
+            body += 1               # a report without an outline (1954, 1964): its paragraphs by ordinal
+            add("paragraph", p, f"第{body}段", ())
+            continue
         add("paragraph", p, st.location(), st.headings())
     return out
+
+
+def _merge(a: Para, b: Para) -> Para:
+    """``b`` appended to ``a`` (what lies between them in the source is whitespace, or a space between Latin words)."""
+    sep = _join(a.text, b.text)
+    return Para(a.text + sep + b.text, a.pos + ([b.pos[0] - 1] if sep else []) + b.pos, a.tabbed)
+
+
+def _report_paragraphs(text: str, paras: list[Para]) -> list[Para]:
+    """A work report's paragraphs: end matter cut off, lines broken by the copy's links joined back (after the
+    opening), each 注释 entry's definition lines joined to its ［n］ line."""
+    paras = paras[:reports.trailer_index([p.text for p in paras])]
+    opening = reports.opening_index([p.text for p in paras])
+    out: list[Para] = []
+    in_notes = False
+    for k, p in enumerate(paras):
+        prev = out[-1] if out else None
+        in_notes = in_notes or bool(reports.RE_NOTES_HEAD.match(p.text))
+        if prev is not None and in_notes and reports.RE_NOTE.match(prev.text) and not reports.RE_NOTE.match(p.text) \
+                and not _is_heading(p.text):
+            out[-1] = _merge(prev, p)
+            continue
+        if (prev is not None and not in_notes and (opening is None or k > opening + 1)
+                and not _is_heading(prev.text) and not _is_heading(p.text) and not prev.tabbed and not p.tabbed
+                and reports.joins_line(prev.text, p.text, text[prev.end:p.start])):
+            out[-1] = _merge(prev, p)
+            continue
+        out.append(p)
+    return out
+
+
+def _collect_notes(paras: list[Para]) -> dict[str, reports.Note]:
+    """The 注释 entries (after a 注释 heading), by marker number."""
+    notes: dict[str, reports.Note] = {}
+    in_notes = False
+    for p in paras:
+        if reports.RE_NOTES_HEAD.match(p.text):
+            in_notes = True
+            continue
+        m = reports.RE_NOTE.match(p.text) if in_notes else None
+        if m and m.group(1) not in notes:
+            notes[m.group(1)] = reports.Note(m.group(1), _note_term(m.group(2)), p.text)
+    return notes
+
+
+def _note_term(rest: str) -> str:
+    """The term of a note, "［12］“45432”发展架构：第一个…" -> "“45432”发展架构"."""
+    return re.split(r"[：:。]", rest, maxsplit=1)[0][:30]
 
 
 def _ordinal(s: str) -> str:

@@ -13,7 +13,7 @@ from concurrent.futures.process import BrokenProcessPool
 from .batcher import QueryBatcher
 from .chunk import Chunker
 from .corpus import Corpus, load_corpus
-from .index import BuildReport, Index, build_index, ensure_index
+from .index import BuildReport, DenseConfig, Index, build_index, ensure_index
 from .retrieve import Retriever, RetrieverConfig
 from .schema import Answer, Hit
 from .settings import Settings, get_settings
@@ -120,9 +120,11 @@ class Pipeline:
             index, report = ensure_milvus_index(corpus, self.embedder, self.chunker, MilvusConfig.from_settings(s),
                                                 self.progress, force)
         elif force:
-            index, report = build_index(corpus, self.embedder, self.chunker, s.index_dir, self.progress)
+            index, report = build_index(corpus, self.embedder, self.chunker, s.index_dir, self.progress,
+                                        DenseConfig.from_settings(s))
         else:
-            index, report = ensure_index(corpus, self.embedder, self.chunker, s.index_dir, self.progress)
+            index, report = ensure_index(corpus, self.embedder, self.chunker, s.index_dir, self.progress,
+                                         DenseConfig.from_settings(s))
         cfg = RetrieverConfig(candidates=s.candidates, rrf_k=s.rrf_k, bm25_weight=s.bm25_weight, bigram_weight=s.bigram_weight,
                               dense_weight=s.dense_weight, doc_boost=s.doc_boost, glossary_expansion=s.glossary_expansion,
                               rerank_depth=s.rerank_depth)

@@ -32,6 +32,7 @@ class Clause:
     text: str            # text used for matching/embedding (hard wraps joined; table rows rebuilt)
     start: int           # offsets into Document.text; text of the source = doc.text[start:end]
     end: int
+    notes: tuple[str, ...] = ()   # the footnotes its markers (［23］) point to, "［23］term：definition" (work reports)
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,13 @@ class Chunk:
     text: str            # matching text of the chunk (no heading prefix)
     start: int
     end: int
+    notes: tuple[str, ...] = ()   # footnotes its markers point to (Clause.notes); indexed, never quoted
 
     def indexed_text(self) -> str:
-        """Heading path + text: what BM25 and the embedder see."""
+        """Heading path + text (+ the footnotes it cites): what BM25 and the embedder see."""
         path = " ".join(h for h in self.headings if h)
-        return f"{self.title} {path}\n{self.text}"
+        notes = "".join(f"\n{n}" for n in self.notes)
+        return f"{self.title} {path}\n{self.text}{notes}"
 
 
 @dataclass
