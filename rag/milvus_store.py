@@ -40,8 +40,9 @@ from .index import (BuildReport, Index, IndexError_, _chunk_from_json, _chunk_to
 from .lexicon import Lexicon
 from .schema import Chunk
 
-# gRPC channels do not survive a fork unless this is set before grpc is imported (app.py forks its
-# answering child after the index is loaded; the child opens its own channel, see MilvusIndex._client)
+# gRPC channels do not survive a fork unless this is set before grpc is imported. With this store the pipeline
+# answers in-process (Pipeline._wants_child: a forked child could hang on a lock gRPC held); the per-process
+# client of MilvusIndex._client stays for any fork a caller makes
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "true")
 
 log = logging.getLogger(__name__)

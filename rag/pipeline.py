@@ -160,10 +160,12 @@ class Pipeline:
     def _wants_child(self) -> bool:
         """The extractive backend answers in a forked child process (settings.ask_process). Not with an LLM
         backend (its stream callback cannot cross processes; it mostly waits on the network anyway) nor
-        with the torch runtime (its OpenMP threads do not survive a fork)."""
+        with the torch runtime (its OpenMP threads do not survive a fork), nor with the Milvus store: gRPC is not
+        fork-safe, and a child forked while the Milvus client's threads held a lock never answered (the replica test
+        timed out re-forking the child after an upload, on a loaded full run; it passes alone)."""
         s = self.settings
         return (s.ask_process and s.backend == "extractive" and not (s.embedder == "e5" and s.embed_runtime == "torch")
-                and "fork" in multiprocessing.get_all_start_methods())
+                and s.store != "milvus" and "fork" in multiprocessing.get_all_start_methods())
 
     @property
     def in_child(self) -> bool:

@@ -102,8 +102,8 @@ def test_upload_on_a_is_answered_by_b_and_feedback_is_shared(replicas):
     assert r.json()["documents"] == 3
 
     question = "蓝莓港湾智慧冷链物流园区到2027年要建成多少个？"
-    # B reloads within a poll or two (0.5 s each); its answering child is re-forked just after the reload, so
-    # /api/health may count 3 documents a moment before the answers do
+    # B reloads within a poll or two (0.5 s each); /api/health may count 3 documents a moment before the
+    # answers do
     deadline, ans = time.time() + 60, None
     while time.time() < deadline:
         if httpx.get(b + "/api/health").json()["documents"] == 3:
