@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 from ..schema import Answer, Citation, ComparisonRow, Hit
 from .decide import Decision
 from .evidence import Check, EvidenceConfig, Unit, Verdict
-from .lead import AnswerLine, difference, faithful, figure_of, spans_in
+from .lead import AnswerLine, difference, faithful, figure_of, row_piece, spans_in
 from .question import Question
 from .rules import Slot
 
@@ -247,13 +247,11 @@ class Composer:
             if u is None:
                 rows.append(ComparisonRow(label, "", NOT_FOUND, ""))
                 continue
-            cell = re.match(r"([^：]{2,40})：\s*((?:19|20)\d{2}年\S*)?\s*([^（；]+)", value) if u.hit.kind == "table_row" else None
+            cell = row_piece(value) if u.hit.kind == "table_row" else None
             if cell:          # 人均地区生产总值（万元）：2030年目标 14（2025年 10.59） -> 2030年目标 | 14万元
-                unit = re.findall(r"[（(]([^）)]{1,6})[）)]", cell.group(1))
-                figure = cell.group(3).strip()
-                m = re.match(r"(.*?\d)(左右|以上|以下|以内)?$", figure)      # 75左右 (%) -> 75%左右
-                year = cell.group(2) or ""
-                shown = (m.group(1) + (unit[-1] if unit else "") + (m.group(2) or "")) if m else figure
+                m = re.match(r"(.*?\d)(左右|以上|以下|以内)?$", cell.value)      # 75左右 (%) -> 75%左右
+                year = cell.column
+                shown = (m.group(1) + cell.unit + (m.group(2) or "")) if m else cell.value
             else:
                 several = len(re.findall(r"(?<![\d.])\d+(?:\.\d+)?(?!\s*年)", value)) > 1
                 fig = None if several else figure_of(value)      # 面积和产量分别达到3012万亩、108.1亿公斤: say both

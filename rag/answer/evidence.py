@@ -49,7 +49,8 @@ FEATURES = ("coverage", "coverage_any", "supported", "supported_share", "missing
             "head_term", "slot_number", "slot_list", "slot_why_how", "slot_definition", "slot_entity", "focus", "asks")
 
 
-SEGMENT_BREAK = re.compile(r"[，,；;。！!？?]")
+# segment ends: a value is stated between two of these (a 、 list stays whole)
+SEG_END = re.compile(r"[，,；;。！!？?]")
 
 @dataclass(frozen=True)
 class EvidenceConfig:
@@ -511,7 +512,7 @@ class EvidenceVerifier:
     def _tied(cls, spans: list[tuple[int, int]], t: str, start: int, end: int) -> bool:
         """The figure at t[start:end] is near a topic word (``_near``) and, when it stands before that word, in the
         same segment: "3万个托位" yes, "…达4.52个，人均预期寿命稳步提高" no."""
-        return any(cls._near([(a, b)], start, end) and (start >= a or not SEGMENT_BREAK.search(t, end, a))
+        return any(cls._near([(a, b)], start, end) and (start >= a or not SEG_END.search(t, end, a))
                    for a, b in spans)
 
     @staticmethod

@@ -14,12 +14,10 @@ from typing import Callable, Sequence
 
 from ..corpus import normalize
 from ..lexicon import QUOTED
-from .evidence import Check, Unit
+from .evidence import SEG_END, Check, Unit
 from .question import Question
 from .rules import Slot
 
-# segment ends: a value is stated between two of these (a 、 list stays whole)
-SEG_END = re.compile(r"[，,；;。！!？?]")
 SENTENCE_END = re.compile(r"[。；;！!？?]")
 # a short segment that only dates or frames the next one: "到2030年，" "其中，" "“十五五”时期，"
 LEAD_IN = re.compile(r"^\s*(?:到|至|截至|力争到|预计到|其中|同时|此外|全年|今年|明年)?\s*(?:(?:19|20)\d{2}\s*年(?:底|末)?|"
@@ -76,16 +74,43 @@ def difference(a: str, b: str, unit: str = "") -> str | None:
 FIGURE_UNIT = re.compile(r"\s*([%％]|[万亿千百]?[^\W\d_]{0,3}?(?:人|元|米|吨|公斤|斤|个|家|所|张|件|项|公里|千瓦|立方米|亩|户|辆|次|台|套|座|平方米|公顷|床|岁|小时))")
 
 
+# a 专栏 row's answer-line piece read back: indicator：column value（other columns）
+ROW_PIECE = re.compile(r"([^：:]{2,40})[：:]\s*((?:19|20)\d{2}年\S*)?\s*([^（(；;]+)")
+COLUMN_YEAR = re.compile(r"(?:19|20)\d{2}")
+
+
+@dataclass(frozen=True)
+class RowPiece:
+    name: str         # 人均地区生产总值（万元）
+    column: str       # 2030年目标 ('' when the piece names none)
+    value: str        # 14, 75左右, ﹤5.5 — verbatim
+    unit: str         # the last （…） of the name: 万元, 人 of 执业（助理）医师数（人）, %
+
+
+def row_piece(value: str) -> RowPiece | None:
+    """'人均地区生产总值（万元）：2030年目标 14（2025年 10.59）[1][5]' -> its name, first column, value and unit."""
+    m = ROW_PIECE.match(value)
+    if not m:
+        return None
+    units = re.findall(r"[（(]([^）)]{1,6})[）)]", m.group(1))
+    return RowPiece(m.group(1), m.group(2) or "", m.group(3).strip(), units[-1] if units else "")
+
+
+def column_year(cell: str) -> str:
+    """The year labelling a 专栏 cell ('2030年目标：70' -> '2030'), '' for none."""
+    m = COLUMN_YEAR.search(cell.partition("：")[0])
+    return m.group(0) if m else ""
+
+
 def figure_of(value: str, row: bool = False) -> tuple[str, str] | None:
     """The figure an answer-line piece states, with its unit: a 专栏 row's asked column (the first value after its
     name, the unit from its name's （…）), else the first number of the segment that is no year (the segment is
     cut around the slot's value, figures stated after it follow). None for a range, bound or estimate."""
-    text = _NOT_CLAIMS.sub(" ", unicodedata.normalize("NFKC", value))
     if row:
-        m = re.match(r"([^:]{2,40}):\s*(?:(?:19|20)\d{2}年\S*\s)?([^(;；\s]+)", text)     # NFKC: ：（ -> :(
-        units = re.findall(r"\(([^)]{1,6})\)", m.group(1)) if m else []     # 执业（助理）医师数（人）: the last
-        fig = PLAIN_FIGURE.match(m.group(2)) if m else None
-        return (fig.group(1), units[-1] if units else "") if fig else None
+        piece = row_piece(value)
+        fig = PLAIN_FIGURE.match(piece.value) if piece else None
+        return (fig.group(1), piece.unit) if fig else None
+    text = _NOT_CLAIMS.sub(" ", unicodedata.normalize("NFKC", value))
     for m in NUMBER.finditer(text):
         if re.match(r"\s*年", text[m.end():m.end() + 2]) or re.match(r"[—\-~～至]\s*\d", text[m.end():m.end() + 3]):
             continue
@@ -252,9 +277,8 @@ class AnswerLine:
                 return 0
             return 1
 
-        year_of = lambda c: int(m.group(0)) if (m := re.search(r"(?:19|20)\d{2}", c.partition("：")[0])) else 0  # noqa: E731
         # a difference is said from the later figure (2030年目标 70（2025年 68.04）；差值：70 − 68.04 …)
-        ordered = sorted(values, key=(lambda c: (rank(c), -year_of(c))) if q.difference else rank)
+        ordered = sorted(values, key=(lambda c: (rank(c), -int(column_year(c) or 0))) if q.difference else rank)
         show = lambda c: c.replace("：", " ", 1)  # noqa: E731 -- "2030年目标：75左右" -> "2030年目标 75左右"
         first, rest = show(ordered[0]), [show(c) for c in ordered[1:]]
         return f"{name}：{first}" + (f"（{'；'.join(rest)}）" if rest else "")
@@ -267,7 +291,7 @@ class AnswerLine:
         if len(cells) < 3:
             return None
         name, years = cells[0], [str(y) for y in q.timeframe.years]
-        dated = [(m.group(0), c.partition("：")[2]) for c in cells[1:] if (m := re.search(r"(?:19|20)\d{2}", c.partition("：")[0]))]
+        dated = [(column_year(c), c.partition("：")[2]) for c in cells[1:] if column_year(c)]
         asked = [d for d in dated if not years or d[0] in years]
         if len(asked) < 2:
             asked = dated
