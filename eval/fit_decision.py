@@ -85,14 +85,9 @@ def main(argv=None) -> int:
     from rag.pipeline import Pipeline
     from rag.settings import Settings
 
-    corpora = [("five documents", {})]
-    if not args.no_library:
-        from .library import WORK, build_library_corpus
+    from .library import fit_corpora
 
-        try:
-            corpora.append(("library", {"corpus_dir": build_library_corpus(), "index_dir": WORK / "index"}))
-        except FileNotFoundError as e:
-            print(f"note: {e}; fitting on the five documents only", file=sys.stderr)
+    corpora = fit_corpora(not args.no_library)
     rows: list[dict] = []
     for name, over in corpora:
         t0 = time.perf_counter()

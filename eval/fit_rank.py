@@ -164,14 +164,9 @@ def main(argv=None) -> int:
         sys.exit(f"error: unknown groups {unknown}; known: {', '.join(GROUPS)}")
     names = tuple(f for g, fs in GROUPS.items() if g not in drop for f in fs)
     cols = [FEATURES.index(f) for f in names]
-    corpora = [("five documents", {})]
-    if not args.no_library:
-        from .library import WORK, build_library_corpus
+    from .library import fit_corpora
 
-        try:
-            corpora.append(("library", {"corpus_dir": build_library_corpus(), "index_dir": WORK / "index"}))
-        except FileNotFoundError as e:
-            print(f"note: {e}; fitting on the five documents only", file=sys.stderr)
+    corpora = fit_corpora(not args.no_library)
     groups: list[dict] = []
     for name, over in corpora:
         t0 = time.perf_counter()

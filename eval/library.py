@@ -34,3 +34,17 @@ def build_library_corpus(dest: Path = WORK / "corpus", corpus: Path = ROOT / "co
     if not mp.exists() or mp.read_text(encoding="utf-8") != text:
         mp.write_text(text, encoding="utf-8")
     return dest
+
+
+def fit_corpora(with_library: bool = True) -> list[tuple[str, dict]]:
+    """(name, Settings overrides) of the corpora a model is fit over: the five documents, and -- unless not
+    wanted or the fixture is absent (said on stderr) -- the five plus the library, so one model serves both sizes."""
+    import sys
+
+    corpora: list[tuple[str, dict]] = [("five documents", {})]
+    if with_library:
+        try:
+            corpora.append(("library", {"corpus_dir": build_library_corpus(), "index_dir": WORK / "index"}))
+        except FileNotFoundError as e:
+            print(f"note: {e}; fitting on the five documents only", file=sys.stderr)
+    return corpora
