@@ -13,17 +13,13 @@ import http.client
 import http.server
 import json
 import os
-import subprocess
-import sys
 import threading
-import time
 import urllib.parse
-from pathlib import Path
 
 import pytest
 
 from tests.browser.test_e2e import (CHROMIUM, ROOT, app_url, browser, free_port, get_json, ports,  # noqa: F401
-                                    shots)
+                                    shots, start_app, stop_app)
 
 pytestmark = [
     pytest.mark.browser,
@@ -39,38 +35,6 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", 
 
 
 # ------------------------------------------------------------------ an app behind a prefix-stripping proxy
-def start_app(port: int, tmp: Path, root_path: str):
-    env = {**os.environ, "RAG_EMBEDDER": "fake", "RAG_INDEX_DIR": str(tmp / "index"),
-           "RAG_FEEDBACK_DB": str(tmp / "feedback.sqlite3"), "RAG_BACKEND": "extractive",
-           "RAG_RATE_LIMIT_PER_MINUTE": "1000", "RAG_ROOT_PATH": root_path, "PYTHONUNBUFFERED": "1"}
-    log = open(tmp / "app.log", "w+", encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 240
-    while True:
-        if proc.poll() is not None or time.time() > deadline:
-            log.seek(0)
-            stop_app(proc, log)
-            pytest.fail(f"app.py (root_path {root_path}) did not become healthy:\n{log.read()[-3000:]}")
-        try:
-            if get_json(f"http://127.0.0.1:{port}/api/health")["status"] == "ok":
-                return proc, log
-        except OSError:
-            pass
-        time.sleep(0.5)
-
-
-def stop_app(proc, log) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-    log.close()
-
-
 def prefix_proxy(listen: int, upstream: int, prefix: str) -> http.server.ThreadingHTTPServer:
     """What `location /yuce/ { proxy_pass http://127.0.0.1:<upstream>/; }` does: strip the prefix, pass on."""
 
@@ -112,7 +76,7 @@ def prefix_proxy(listen: int, upstream: int, prefix: str) -> http.server.Threadi
 @pytest.fixture(scope="module")
 def proxied_url(tmp_path_factory):
     app_port, proxy_port = free_port(), free_port()
-    proc, log = start_app(app_port, tmp_path_factory.mktemp("docs-root-path"), PREFIX)
+    proc, log = start_app(app_port, tmp_path_factory.mktemp("docs-root-path"), RAG_ROOT_PATH=PREFIX)
     srv = prefix_proxy(proxy_port, app_port, PREFIX)
     try:
         yield f"http://127.0.0.1:{proxy_port}{PREFIX}"

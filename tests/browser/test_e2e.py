@@ -69,41 +69,50 @@ def ports() -> dict:
     return {"app": free_port(), "allowed": free_port(), "denied": free_port()}
 
 
-@pytest.fixture(scope="module")
-def app_url(ports, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("e2e")
+def start_app(port: int, tmp: Path, **env_extra: str):
+    """``python app.py`` with the fake embedder on ``port`` (index, feedback and log in ``tmp``), once healthy;
+    fails the test with the app's log when it exits or is not healthy within 240 s."""
     env = {**os.environ, "RAG_EMBEDDER": "fake", "RAG_INDEX_DIR": str(tmp / "index"),
-           "RAG_FEEDBACK_DB": str(tmp / "feedback.sqlite3"), "RAG_ADMIN_TOKEN": TOKEN, "RAG_BACKEND": "extractive",
-           "RAG_RATE_LIMIT_PER_MINUTE": "1000", "RAG_ROOT_PATH": "",
-           "RAG_ALLOWED_ORIGINS": json.dumps([f"http://localhost:{ports['allowed']}"]), "PYTHONUNBUFFERED": "1"}
+           "RAG_FEEDBACK_DB": str(tmp / "feedback.sqlite3"), "RAG_BACKEND": "extractive",
+           "RAG_RATE_LIMIT_PER_MINUTE": "1000", "RAG_ROOT_PATH": "", "PYTHONUNBUFFERED": "1", **env_extra}
     log = open(tmp / "app.log", "w+", encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(ports["app"])],
+    proc = subprocess.Popen([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{ports['app']}"
     deadline = time.time() + 240
-    try:
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"app.py exited with {proc.returncode}:\n{log.read()[-3000:]}")
-            try:
-                if get_json(url + "/api/health")["status"] == "ok":
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                log.seek(0)
-                pytest.fail(f"app.py did not become healthy in time:\n{log.read()[-3000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
+    while True:
+        if proc.poll() is not None or time.time() > deadline:
+            log.seek(0)
+            why = f"exited with {proc.returncode}" if proc.poll() is not None else "did not become healthy in time"
+            text = log.read()[-3000:]
+            stop_app(proc, log)
+            pytest.fail(f"app.py (root_path {env['RAG_ROOT_PATH']!r}) {why}:\n{text}")
+        try:
+            if get_json(f"http://127.0.0.1:{port}/api/health")["status"] == "ok":
+                return proc, log
+        except OSError:
+            pass
+        time.sleep(0.5)
+
+
+def stop_app(proc, log) -> None:
+    if proc.poll() is None:
         proc.terminate()
         try:
             proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
-        log.close()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(ports, tmp_path_factory):
+    proc, log = start_app(ports["app"], tmp_path_factory.mktemp("e2e"), RAG_ADMIN_TOKEN=TOKEN,
+                          RAG_ALLOWED_ORIGINS=json.dumps([f"http://localhost:{ports['allowed']}"]))
+    try:
+        yield f"http://127.0.0.1:{ports['app']}"
+    finally:
+        stop_app(proc, log)
 
 
 def host_pages(app: str) -> dict[str, str]:
