@@ -174,8 +174,8 @@ class Retriever:
         named = self.named_docs(question)
         boosted = set(named) | set(prefer or ())
         if boosted and cfg.doc_boost:
-            for i in fused:
-                if idx.chunks[i].doc_id in boosted:
+            for i in fused:      # a code the named document uses, another's glossary explains: the entry ranks with it
+                if idx.chunks[i].doc_id in boosted or i in glossed:
                     fused[i] *= 1.0 + cfg.doc_boost
         if doc_filter:
             allowed = {doc_filter} if isinstance(doc_filter, str) else set(doc_filter)

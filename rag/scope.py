@@ -122,6 +122,14 @@ class DocScope:
         """``report`` states results (of review_year) and targets; ``plan`` states targets."""
         return "report" if self.review_year else "plan"
 
+    def covers(self, year: int) -> bool:
+        """Could the document state anything of that year: its plan years, its review year, or -- for an outline --
+        the year before it opens (its review of the previous period)? Unknown years: True."""
+        if self.start is None:
+            return True
+        lo = min(self.start - (1 if self.end and self.end > self.start else 0), self.review_year or self.start)
+        return lo <= year <= (self.end or self.start)
+
     def describe(self) -> str:
         period = (f"{self.start}" if self.start == self.end else f"{self.start}–{self.end}") if self.start else "年份未知"
         review = f" · {self.review_year}年执行情况/回顾" if self.review_year else ""

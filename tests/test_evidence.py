@@ -1,5 +1,7 @@
 """Evidence verification on its own (rag/answer/evidence.py): each check on hand-made clauses of hand-made
 documents, the questions analysed by the product's analyzer. No retrieval, no embedder."""
+from dataclasses import replace
+
 import pytest
 
 from rag.answer.evidence import EvidenceConfig, EvidenceVerifier, period_name, quantities
@@ -108,7 +110,32 @@ def test_a_glossary_entry_is_timeless_for_a_definition(verifier, qa):
     assert check(verifier, qa, "2024年计划里的“33618”是什么意思？", g).time
 
 
+def test_a_glossary_entry_is_timeless_for_a_list_of_a_code_s_members(verifier, qa):
+    # "2024年计划…“416”…其中“16”个重点领域包括哪些": the outline's glossary lists them; 2024 is the report's year
+    g = hit("cq-plan", "2．“416”科技创新布局。“4”，指数智科技、生命健康4大科创高地；“16”，指人工智能、区块链等重点领域。", kind="glossary")
+    assert check(verifier, qa, "2024年计划要构建“416”科技创新战略布局，其中“16”个重点领域包括哪些？", g).time
+    assert not check(verifier, qa, "2024年计划要新增多少个重点领域？", hit("cq-plan", "新增16个重点领域。")).time
+
+
+def test_each_side_of_a_comparison_of_documents_is_held_to_the_years_it_covers(verifier, qa):
+    # the 2027 is the action plan's; the 2024 report's side is not asked for 2027
+    q = qa.run("高新技术企业数量，2024年计划目标和行动方案的2027年目标分别是多少？", [])
+    assert q.timeframe.years == (2027,)
+    side = hit("cq-2024", "力争全市高新技术企业突破8500家。")
+    assert verifier.check(replace(q, subject=replace(q.subject, docs=("cq-2024", "cq-plan"))), verifier.units([side])[0]).time
+    assert not verifier.check(replace(q, subject=replace(q.subject, docs=("cq-2024",))), verifier.units([side])[0]).time
+    assert DocScope("重庆市", 2024, 2024).covers(2024) and not DocScope("重庆市", 2024, 2024).covers(2027)
+    assert DocScope("重庆市", 2025, 2025, review_year=2024).covers(2024)
+    assert DocScope("綦江区", 2026, 2030).covers(2025) and DocScope("", None, None).covers(1999)
+
+
 # ----------------------------------------------------------------------------- slot
+def test_markdown_bold_around_a_figure_is_no_multiplication():
+    # the action plan's text marks figures **50**个: still 50 of a count unit, not 50 × something
+    assert quantities("新建 **50**个智能工厂和 **500**个数字化车间") == [("50", "count"), ("500", "count")]
+    assert quantities("2×1000MW机组")[-1][0] == "1000"
+
+
 def test_quantities_skip_years_ordinals_item_numbers_and_vague_amounts():
     assert quantities("到2030年建成3个中心、50家企业") == [("3", "count"), ("50", "count")]
     assert quantities("第3批、一批、千亿级开发区、一体化") == []

@@ -169,6 +169,8 @@ def test_how_long_asks_a_duration_and_how_many_km_is_no_term(qa):
     ("2024年计划每千人口托位数目标是多少，实际做到了多少？", None),   # both: neither decides
     ("2024年重庆说要引进300家品牌首店，最后实际开了多少家？", "actual"),  # the asking clause decides
     ("研发经费投入强度是多少", None),
+    ("软件产业主营业务收入，2024年计划和2025年计划分别定了多少？", "target"),   # what was set: the targets
+    ("2024年重庆实际创建评定了多少个4A级以上精品景区？", "actual"),             # 评定了 is done, not set
 ])
 def test_aspect(qa, text, aspect):
     assert run(qa, text).timeframe.aspect == aspect
@@ -317,3 +319,13 @@ def test_a_named_plans_target_and_result_read_its_review_report_too(fake_pipelin
     assert a.lead and a.lead.startswith("目标：") and "；实际：" in a.lead
     target, actual = a.lead.split("；实际：")
     assert "60万人" in target and "71.9" in actual
+
+
+def test_the_last_clause_that_asks_is_the_ask_and_deictic_words_are_no_terms(qa):
+    # background with its own question word ("盘子有多大") before the ask: the focus is the ask's noun phrase
+    q = run(qa, "想先了解政府的盘子有多大：行动方案到2027年一共要新建多少个智能工厂？")
+    assert "工厂" in q.focus and "盘子" not in q.focus
+    # within one clause the question word's phrase starts at its first match (比重要提高到多少)
+    assert "生产总值" in run(qa, "到2027年战略性新兴产业增加值占地区生产总值的比重要提高到多少？").focus
+    terms = {t.text for t in run(qa, "2024年计划要优化“1361”整体构架，这里的“6”指哪些应用系统？").terms}
+    assert "这里" not in terms and "构架" in terms

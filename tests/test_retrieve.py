@@ -33,6 +33,12 @@ def test_glossary_expansion_and_named_document(fake_pipeline):
     assert hits[0].doc_id == "qijiang-15th-five-year-plan"
 
 
+def test_another_document_s_glossary_entry_ranks_with_the_named_document(fake_pipeline):
+    # the 2024 report uses “416”, the outline's glossary explains it: the named-document prior lifts the entry too
+    hits = fake_pipeline.retrieve("2024年计划要全力构建“416”科技创新战略布局，其中“16”个重点领域包括哪些？", 6)
+    assert any(h.kind == "glossary" and "416" in h.text and h.doc_id != "chongqing-2024-plan-report-excerpt" for h in hits)
+
+
 def test_two_named_documents_are_both_represented(fake_pipeline):
     hits = fake_pipeline.retrieve("綦江和行动方案分别对研发投入提出了什么目标？", 5)
     docs = {h.doc_id for h in hits[:2]}

@@ -229,7 +229,7 @@ def quantities(text: str) -> list[tuple[str, str | None]]:
 def quantity_spans(t: str) -> list[tuple[str | None, re.Match]]:
     """(unit class, match) of each quantity in a normalised text (see ``quantities``)."""
     out = []
-    for m in re.finditer(rf"(?<![第0-9.a-z])({NUM})\s*([{MULTIPLIERS}]*)\s*(%|个百分点|百分点|[a-z]+|[\u4e00-\u9fff]{{0,4}})", t):
+    for m in re.finditer(rf"(?<![第0-9.a-z])({NUM})(?:\*\*)?\s*([{MULTIPLIERS}]*)\s*(%|个百分点|百分点|[a-z]+|[\u4e00-\u9fff]{{0,4}})", t):
         num, rest = m.group(1), m.group(3)
         if re.fullmatch(r"(?:19|20)\d{2}", num) and rest.startswith("年"):
             continue                          # a year
@@ -243,8 +243,8 @@ def quantity_spans(t: str) -> list[tuple[str | None, re.Match]]:
                                                     or not re.search(r"[一二两三四五六七八九十]", num)
                                                     or rest.startswith("级")):
             continue                          # 一批 / 一系列 / 千亿级 / 百万 say no number
-        if t[m.end(1):m.end(1) + 1] in ("×", "*") or RANGE_START.match(t, m.end(1)):
-            continue                          # 2×1000MW: a multiplicand; 1—2个: a range (its end has the unit)
+        if (t[m.end(1):m.end(1) + 1] in ("×", "*") and t[m.end(1):m.end(1) + 2] != "**") or RANGE_START.match(t, m.end(1)):
+            continue                          # 2×1000MW: a multiplicand (**50**个 is markdown bold); 1—2个: a range
         if re.fullmatch(r"\d{1,2}", num) and t[m.end(1):m.end(1) + 1] in ("．", "."):
             continue                          # an item number
         out.append((unit_class_of(rest), m))
@@ -386,15 +386,19 @@ class EvidenceVerifier:
 
     def time(self, q: Question, u: Unit) -> bool:
         tf = q.timeframe
-        if tf.empty or q.slot is Slot.DEFINITION:
-            return True                   # what a term means does not depend on the year it is asked about
+        if tf.empty or q.slot is Slot.DEFINITION or (u.hit.kind == "glossary" and self._explains(q, u)):
+            return True                   # what a term (or a code's parts) means does not depend on the year asked
         scope = self.scopes.get(u.hit.doc_id)
         text_years = {int(y) for y in YEAR_IN_TEXT.findall(normalize(u.text))}
         head_years = {int(y) for y in YEAR_IN_TEXT.findall(normalize(u.headings))}
         aspect = self.aspect_of(u)
         if tf.aspect and tf.aspect not in aspect:
             return False
-        if tf.years and not any(self._year_ok(y, text_years, head_years, scope, aspect) for y in tf.years):
+        years = tf.years
+        if scope is not None and u.hit.doc_id in q.compared_docs:
+            # "2024年计划目标和行动方案的2027年目标": the 2027 is the other side's; a side is held only to years it covers
+            years = tuple(y for y in years if scope.covers(y))
+        if years and not any(self._year_ok(y, text_years, head_years, scope, aspect) for y in years):
             return False                  # (a question about two years is answered clause by clause)
         if tf.period and not tf.years and not self._period_ok(tf.period, u, text_years | head_years, scope, aspect):
             return False

@@ -47,6 +47,18 @@ def to_simplified(text: str) -> str:
     return cc.convert(text) if cc is not None else text
 
 
+def last_ask(pat: re.Pattern, clause: str) -> re.Match | None:
+    """The first match of the question word in the last clause that has one: the last clause asks, earlier ones
+    set the scene ("想了解盘子有多大：要新建多少个智能工厂？"); within a clause the first match is the phrase's start
+    (比重要提高到多少)."""
+    found = list(pat.finditer(clause))
+    if not found:
+        return None
+    seg = lambda m: len(re.findall(r"[，,。；;？?！!：:]", clause[:m.start()]))  # noqa: E731
+    last = seg(found[-1])
+    return next(m for m in found if seg(m) == last)
+
+
 def normalize_question(text: str) -> str:
     """Traditional -> simplified (OpenCC t2s: 重慶規劃裡的醫院 -> 重庆规划里的医院), NFKC (full-width digits and
     letters), lower case, whitespace runs as one space."""
@@ -359,7 +371,7 @@ class QuestionAnalyzer:
         目标, 是) to the noun phrase it asks about, or the words right after it (多少个3岁以下婴幼儿托位)."""
         pat = next((p for s, p in self.rules.slots if s in (Slot.NUMBER, Slot.LIST, Slot.ENTITY, Slot.PLACE)
                     and p.search(clause)), None)
-        m = pat.search(clause) if pat else None
+        m = last_ask(pat, clause) if pat else None
         if not m:
             return ()
         titles = self.title_words
@@ -383,7 +395,7 @@ class QuestionAnalyzer:
     def modifier_of(self, clause: str) -> tuple[str, str] | None:
         """(modifier, head) of the noun a number question counts, from the words right before 多少/几 (over frame
         words): 接待入境游客多少万人次 -> (入境, 游客); 普惠性托位有多少个 -> (普惠性, 托位). None when it is one word."""
-        m = next((p.search(clause) for s, p in self.rules.slots if s is Slot.NUMBER and p.search(clause)), None)
+        m = next((last_ask(p, clause) for s, p in self.rules.slots if s is Slot.NUMBER and p.search(clause)), None)
         if not m:
             return None
         before = re.split(r"[，,。；;？?！!：:]", clause[:m.start()])[-1]
