@@ -45,6 +45,8 @@ def doc_aliases(corpus: Corpus) -> dict[str, list[str]]:
                 names.append(kw)
         for m in re.finditer(r"(\d{4})年计划", d.title):
             names += [f"{m.group(1)}年计划", f"{m.group(1)}年的计划", f"{m.group(1)}年国民经济和社会发展计划"]
+            if "报告" in d.title:          # "2025年的报告里说实际达到了多少": the report given in its plan year
+                names += [f"{m.group(1)}年计划报告", f"{m.group(1)}年的计划报告", f"{m.group(1)}年报告", f"{m.group(1)}年的报告"]
         for m in re.finditer(r"(\d{4})年执行情况", d.title):
             names += [f"{m.group(1)}年执行情况", f"{m.group(1)}年计划执行", f"{m.group(1)}年完成情况"]
         out[d.doc_id] = [normalize(n) for n in dict.fromkeys(names)]

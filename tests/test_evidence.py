@@ -159,6 +159,11 @@ def test_the_unit_and_its_multiplier_must_fit(verifier, qa):
     assert check(verifier, qa, "綦江2030年人均地区生产总值目标是多少万元？", h).slot
     assert not check(verifier, qa, "綦江2025年地区生产总值总量是多少亿元？", h).slot     # 亿元, not 万元
     assert not check(verifier, qa, "綦江人均地区生产总值目标是多少人？", h).slot
+    # an age is years lived: a row in （年） answers 多少岁, one in （%） does not
+    life = hit("qj-plan", "人均预期寿命（年）｜2025年：79.8｜2030年目标：＞80｜属性：预期性", kind="table_row")
+    assert check(verifier, qa, "綦江区规划给出的2025年人均预期寿命是多少岁？", life).slot
+    assert not check(verifier, qa, "綦江2025年城镇化率是多少岁？",
+                     hit("qj-plan", "城镇化率（%）｜2025年：68.04｜2030年目标：70", kind="table_row")).slot
 
 
 def test_a_table_row_must_hold_a_value_for_the_asked_year(verifier, qa):

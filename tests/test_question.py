@@ -329,3 +329,12 @@ def test_the_last_clause_that_asks_is_the_ask_and_deictic_words_are_no_terms(qa)
     assert "生产总值" in run(qa, "到2027年战略性新兴产业增加值占地区生产总值的比重要提高到多少？").focus
     terms = {t.text for t in run(qa, "2024年计划要优化“1361”整体构架，这里的“6”指哪些应用系统？").terms}
     assert "这里" not in terms and "构架" in terms
+
+
+def test_a_part_naming_a_dated_report_is_dated_by_it_and_the_end_of_a_period_is_its_last_year(qa):
+    # "2025年的报告" names the report (its results are of 2024): the part asks results, no year of its own
+    q = run(qa, "2024年的计划里，全市每千人口托位数定的目标是多少？后来2025年的报告里说实际达到了多少？")
+    assert [p.subject.docs for p in q.parts] == [(R24,), (R25,)]
+    assert q.parts[1].timeframe.years == () and q.parts[1].timeframe.aspect == "actual"
+    q = run(qa, "“十四五”时期末每千人口托位数达到多少？")
+    assert q.timeframe.years == (2025,) and "末" not in {t.text for t in q.terms}

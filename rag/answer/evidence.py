@@ -750,6 +750,8 @@ class EvidenceVerifier:
             return any(c in ("count", "person", "vehicle", None) for c in classes)
         if q.unit == "percent" and ("率" in t or "比重" in t or "占比" in t or "比例" in t):
             return any(c in ("percent", None) for c in classes)
+        if q.unit == "age":               # 人均预期寿命（年）｜2025年：79.8 answers 多少岁: an age is years lived
+            return any(c in ("age", "duration") for c in classes)
         return any(c == q.unit for c in classes)
 
     def _row_supplies(self, q: Question, row: str) -> bool:

@@ -356,7 +356,7 @@ class QuestionAnalyzer:
             n = cn_number(m.group(1))
             if n and n >= 3:
                 period = five_year_plan_years(n)
-                if t[m.end():].lstrip("”」』\"")[:1] == "末" and not years:      # 十四五末 = the end year of 十四五
+                if re.match(r"(?:时期|期间)?末", t[m.end():].lstrip("”」』\"")) and not years:   # 十四五(时期)末: its end year
                     years, period = [period[1]], None
         toks = set(self.lexicon.tokens(t)) | {w for w, _ in self.lexicon.pos_tokens(t)}
         actual = (bool(self.rules.actual.search(t)) or bool(re.search(r"了[吗嘛没]?[?？!！。]*$", t))   # 建成通车了？: done
@@ -419,6 +419,8 @@ class QuestionAnalyzer:
         drop += [n for p in subject.places for n in (self.gaz.regions[p].names if p in self.gaz.regions else (p,))]
         drop += [a for a in self.rules.home_aliases if a in t]
         core = self.rules.fyp.sub(" ", t)            # 十五五 / “十四五”末: the time frame, not a term
+        core = re.sub(r"^([”」』\"]?)\s*(?:时期|期间)?末", r"\1", core) if core != t else core
+        core = re.sub(r"(\s[”」』\"]?)(?:时期|期间)?末", r"\1", core)
         core = re.sub(r"[“\"「『]\s*[”\"」』]", " ", core)
         quoted = [normalize(q) for q in QUOTED.findall(core)]   # a quoted name keeps its place (“疆算入渝”)
         core = QUOTED.sub(" ", core)
@@ -621,12 +623,17 @@ class QuestionAnalyzer:
             if parts and not said:                 # "2035年呢？": asks what the part before asked
                 slot, unit_cls, unit_word = parts[-1].slot, parts[-1].unit, parts[-1].unit_word
             own_subject = self.subject_of(a)
-            tf = self.timeframe_of(a)
+            # "后来2025年的报告里说实际达到了多少？": 2025 names the report, whose results are of its review year
+            dated = [n for d in own_subject.docs for n in self.aliases.get(d, []) if YEAR.search(n)
+                     and any(n in f for f in name_forms(a))]
+            tf = self.timeframe_of(self._undated(a, dated)) if dated else self.timeframe_of(a)
+            if dated and not tf.years and tf.aspect != "actual":
+                tf = TimeFrame(self.timeframe_of(DOC_PERIOD.sub(r"\1", a)).years, tf.period, tf.aspect)
             places = own_subject.places or whole.subject.places
             # a part with a year of its own ("2025年呢？") is not about the document the part before named
             docs = own_subject.docs or (whole.subject.docs if tf.aspect is None and not tf.years else ())
             subject = Subject(places=places, docs=docs, home="" if places else self.home)
-            timeframe = TimeFrame(tf.years or (whole.timeframe.years if not tf.period else ()),
+            timeframe = TimeFrame(tf.years or (whole.timeframe.years if not tf.period and not dated else ()),
                                   tf.period or (whole.timeframe.period if not tf.years else None),
                                   tf.aspect or (parts[-1].timeframe.aspect if parts else whole.timeframe.aspect))
             terms = self.terms_of(a, subject)
