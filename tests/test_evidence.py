@@ -235,6 +235,14 @@ def test_a_glossary_entry_explains_the_code_a_list_question_quotes(verifier, qa)
     assert verifier._explains(qa.run("“416”是什么意思？", []), other)
 
 
+def test_the_members_of_a_counted_set_are_not_the_sentence_that_counts_it(verifier, qa):
+    q = "2024年计划中“渝快办”拟上线的500项高频事项具体是哪些？"
+    counting = hit("cq-2024", "集成优化“渝快办”“渝快政”服务功能；“渝快办”上线500项高频事项；推进三级数字化城市运行和治理中心部署。")
+    assert not check(verifier, qa, q, counting).slot
+    listing = hit("cq-2024", "重点帮扶好城口、巫溪、酉阳、彭水4个国家乡村振兴重点帮扶县。")
+    assert check(verifier, qa, "2024年计划重点帮扶的4个国家乡村振兴重点帮扶县是哪几个？", listing).slot
+
+
 def test_a_list_must_be_of_what_is_asked(verifier, qa):
     # the enumeration two segments on lists something else; "A和B" alone lists nothing
     assert not check(verifier, qa, "240小时过境免签政策哪些国家的人能用？", hit(

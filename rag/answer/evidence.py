@@ -159,6 +159,7 @@ DEFINIENDUM_IDF = 5.0     # a definition question's rare focus word (两久: 6.8
 PER_UNIT = re.compile(r"人均|户均|亩均|地均|每(?:万|千|百|十万)?(?:人|户|亩|平方公里)(?:口)?|每万人口|每千人口")
 MEASURE_NOUN = re.compile(r"[速率量价费额数度]$")
 COUNT_ITEM = re.compile(r"(?:\d+(?:\.\d+)?|(?<![\u4e00-\u9fff])[一二两三四五六七八九十百千]+)\s*(?:个|家|所|项|条|座|批|处|万|亿)")
+COUNTED_SET = re.compile(r"(?<![\d.])\d+\s*[件项个对所条家座类](?![\d%])")    # 15件, 500项: a set counted in the question
 CLAUSE_END = re.compile(r"[，,；;。：:、]")
 VAGUE_ONE = re.compile(r"批|些|系列|流|号|体|道|线|带|站|级|类|种|方面|部分|项项|点")
 # several items: A、B、C / A；B；/ 一是… / （一）… / “A”“B” / A、B (two). "A和B" alone is too common in any clause
@@ -661,9 +662,16 @@ class EvidenceVerifier:
             if q.known_terms and not spans:
                 return None
             anchors = self._anchor_spans(q, t) or spans
+            # "那15件具体是哪些？": where the clause states the count the question quotes, the members are listed
+            # by that phrase and are not the sentence that states it (…；滚动实施15件重点民生实事；… lists no 实事)
+            counts = [m for c in COUNTED_SET.finditer(q.normalized) for m in re.finditer(re.escape(c.group(0)), t)]
+            if counts:
+                anchors = [m.span() for m in counts]
             pattern = PAIR if ASKS_TWO.search(q.normalized) else None
             for pat in (ENUMERATION, pattern) if pattern else (ENUMERATION,):
                 for m in pat.finditer(t):
+                    if m.group(0)[:1] in "；;" and any(m.start() <= c.start() < m.end() for c in counts):
+                        continue              # the count's own sentence among sentences; 城口、巫溪、酉阳、彭水4个… lists them
                     if (not spans or self._listed_by(t, anchors, m)) and not self._figures_listed(t, m):
                         return [m.span()]
             return None
