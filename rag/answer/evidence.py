@@ -232,6 +232,8 @@ def quantity_spans(t: str) -> list[tuple[str | None, re.Match]]:
     out = []
     for m in re.finditer(rf"(?<![第0-9.a-z])({NUM})(?:\*\*)?\s*([{MULTIPLIERS}]*)\s*(%|个百分点|百分点|[a-z]+|[\u4e00-\u9fff]{{0,4}})", t):
         num, rest = m.group(1), m.group(3)
+        if t[m.start(1) - 1:m.start(1)] in ("“", '"') and t[m.end(1):m.end(1) + 1] in ("”", '"'):
+            continue                          # “1131”就业帮扶机制, “33618”: a code's name, not an amount
         if re.fullmatch(r"(?:19|20)\d{2}", num) and rest.startswith("年"):
             continue                          # a year
         if not any(ch.isdigit() for ch in num) and not rest:
@@ -667,11 +669,15 @@ class EvidenceVerifier:
             counts = [m for c in COUNTED_SET.finditer(q.normalized) for m in re.finditer(re.escape(c.group(0)), t)]
             if counts:
                 anchors = [m.span() for m in counts]
+            # the asked thing as an item of a list (轨道交通第四期、第五期规划项目): that list is of its siblings
+            siblings = [a for a, _ in anchors if t[max(0, a - 2):a].lstrip("“\"")[-1:] == "、"]
             pattern = PAIR if ASKS_TWO.search(q.normalized) else None
             for pat in (ENUMERATION, pattern) if pattern else (ENUMERATION,):
                 for m in pat.finditer(t):
                     if m.group(0)[:1] in "；;" and any(m.start() <= c.start() < m.end() for c in counts):
                         continue              # the count's own sentence among sentences; 城口、巫溪、酉阳、彭水4个… lists them
+                    if any(m.start() <= a < m.end() for a in siblings):
+                        continue
                     if (not spans or self._listed_by(t, anchors, m)) and not self._figures_listed(t, m):
                         return [m.span()]
             return None
