@@ -45,3 +45,15 @@ def test_the_scope_cache_returns_what_docs_in_scope_returns(fake_pipeline):
         assert got == docs_in_scope(places, named, r.scopes, r.gazetteer, a.home)
         got.append("mutated by a caller")                  # a copy each time: the cached list stays as it was
     assert all("mutated by a caller" not in v for v in a._in_scope.values())
+
+
+def test_compact_ranks_are_the_positive_scores_best_first_ties_by_position():
+    from rag.retrieve import _positive_ranks
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        scores = np.where(rng.random(3000) < 0.3, rng.integers(0, 6, 3000), 0).astype(np.float32)   # many ties
+        n = int(rng.integers(1, 80))
+        want = sorted(np.flatnonzero(scores > 0).tolist(), key=lambda i: (-scores[i], i))[:n]
+        assert _positive_ranks(scores, n) == want
+    assert _positive_ranks(np.zeros(10, np.float32), 5) == []
