@@ -131,14 +131,19 @@ class BM25:
         values, inverse = np.unique(df, return_inverse=True)
         idf_of = np.array([math.log(1 + (n - int(v) + 0.5) / (int(v) + 0.5)) if v else 0.0 for v in values])
         idf = idf_of[inverse].astype(np.float32)
-        rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
-        # bm25s: tf / (k1 * ((1 - b) + b * l_d / l_avg) + tf), float32 tf promoted to float64 by the float64 l_avg
+        rows = np.repeat(np.arange(n, dtype=np.int32), lengths)
+        # bm25s: tf / (k1 * ((1 - b) + b * l_d / l_avg) + tf), float32 tf promoted to float64 by the float64 l_avg;
+        # in blocks, so the float64 temporaries stay small (the bigram matrix has ~20M entries at 1,000 documents)
         norm = K1 * ((1 - B) + (B * doc_len.astype(np.float64)) / avg)
-        tf = tc.counts.astype(np.float32).astype(np.float64)
-        scores = (idf[tc.ids].astype(np.float64) * (tf / (norm[rows] + tf))).astype(np.float32)
+        scores = np.empty(len(tc.ids), dtype=np.float32)
+        step = 1 << 22
+        for a in range(0, len(tc.ids), step):
+            tf = tc.counts[a:a + step].astype(np.float32).astype(np.float64)
+            scores[a:a + step] = idf[tc.ids[a:a + step]].astype(np.float64) * (tf / (norm[rows[a:a + step]] + tf))
         order = np.argsort(tc.ids, kind="stable")       # by term, chunks ascending within a term
         self.data = scores[order]
-        self.indices = rows[order].astype(np.int32)
+        del scores
+        self.indices = rows[order]
         self.indptr = np.zeros(len(tc.vocab) + 1, dtype=np.int64)
         np.cumsum(df, out=self.indptr[1:])
         self.vocab_dict = {t: i for i, t in enumerate(tc.vocab) if df[i] > 0}

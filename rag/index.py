@@ -153,10 +153,14 @@ class Index:
         # Each chunk's term counts: taken from ``reuse`` where it has them (a start, an added document), the rest
         # tokenised. Kept (``word_counts``, ``bigram_counts``) until the index is written, then released.
         self.word_counts = _counts(chunks, lambda c: self.lexicon.tokens(c.indexed_text()), reuse, "word")
+        if reuse is not None:
+            reuse.word = None               # the previous rows are merged into ours: not held twice (memory)
         df = self._init_word_bm25(self.word_counts)
         self.idf = {t: self.idf_of(f) for t, f in df.items()}
         self.max_idf = self.idf_of(0)
         self.bigram_counts = _counts(chunks, lambda c: self.lexicon.bigrams(c.indexed_text()), reuse, "bigram")
+        if reuse is not None:
+            reuse.bigram = None
         self.bm25_bigram = BM25(self.bigram_counts)
         self.bigram_df = self.bm25_bigram.df
         self._bigram_vocab = self.bm25_bigram.vocab_dict
@@ -507,6 +511,8 @@ def build_index(corpus: Corpus, embedder, chunker: Chunker, index_dir: Path, pro
     prev = previous or _previous(index_dir, embedder, chunker, dense)
     built = assemble(corpus, embedder, chunker, prev, progress)
     reuse = _reuse(prev, built, dense)
+    if prev is not None:                    # its vectors and chunks are in ``built`` now: not held twice (memory)
+        prev.vectors = prev.chunks = prev.search = None
     index = Index(built.chunks, built.vectors, built.manifest, built.lexicon, dense, reuse)
     del reuse
     _write_atomic(index_dir, built.chunks, built.vectors, built.manifest, built.lexicon.terms,
