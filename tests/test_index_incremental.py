@@ -197,3 +197,34 @@ def test_a_format_7_index_is_rebuilt_without_embedding_again(tmp_path, caplog):
     assert rep is not None and emb.count == 0 and rep.embedded_chunks == 0
     assert read_index_files(idir)[0]["format"] == FORMAT
     same_search(again, built, corpus)
+
+
+def test_a_changed_document_leaves_its_old_vectors_unreturned_in_the_graph(tmp_path, monkeypatch):
+    import rag.index as index_mod
+
+    monkeypatch.setattr(index_mod, "MAX_STALE", 1.0)         # keep the graph whatever share is dropped
+    emb, ch, dense = FakeEmbedder(), Chunker(), hnsw()
+    cdir = write_corpus(tmp_path / "c", DOCS)
+    idir = tmp_path / "idx"
+    first, _ = build_index(load_corpus(cdir), emb, ch, idir, progress=False, dense=dense)
+    f = cdir / load_corpus(cdir).documents[0].meta["file"]
+    f.write_text(f.read_text(encoding="utf-8") + "\n\n（十三）新增“智慧工地”试点一百个。\n", encoding="utf-8")
+    corpus = load_corpus(cdir)
+    inc, rep = ensure_index(corpus, emb, ch, idir, progress=False, dense=dense)
+    old_rows = sum(c.doc_id == DOCS[0] for c in first.chunks)
+    assert rep.embedded_documents == [DOCS[0]] and inc._stale == old_rows
+    assert inc.faiss.ntotal == len(inc.chunks) + old_rows       # not rebuilt: the old vectors are still in it
+    loaded = load_index(idir, emb, ch, dense)
+    assert loaded._stale == old_rows
+    q = emb.embed_queries(QUESTIONS)
+    for index in (inc, loaded):
+        for row in q:
+            for allowed in (None, np.arange(0, len(index.chunks), 2, dtype=np.int64)):
+                scores, got = index.dense_search(row, 20, allowed)
+                assert len(got) == 20 and (got >= 0).all() and (allowed is None or set(got) <= set(allowed))
+                assert np.allclose(scores, index.vectors[got] @ row, atol=1e-5)     # live chunks, right vectors
+    # past MAX_STALE the graph is built again without them
+    monkeypatch.setattr(index_mod, "MAX_STALE", 0.0)
+    f.write_text(f.read_text(encoding="utf-8") + "\n又一段。\n", encoding="utf-8")
+    again, _ = ensure_index(load_corpus(cdir), emb, ch, idir, progress=False, dense=dense)
+    assert again._stale == 0 and again.faiss.ntotal == len(again.chunks)
