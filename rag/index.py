@@ -233,6 +233,10 @@ class Index:
 
     def dense_search(self, qvec: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` chunks by inner product; ``allowed``: only these chunk positions (int64 array)."""
+        with _one_thread():
+            return self._dense_search(qvec, k, allowed)
+
+    def _dense_search(self, qvec: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         import faiss
 
         q = np.ascontiguousarray(qvec.reshape(1, -1), dtype=np.float32)
@@ -258,6 +262,8 @@ class Index:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
         elif self.hnsw and len(allowed) < self.dense.exact_below:
             return self._exact_subset(q[0], min(k, len(allowed)), allowed)
+        elif self.hnsw and 2 * len(allowed) >= len(self.chunks) and (got := self._wide(q, k, allowed)) is not None:
+            return got
         else:
             # a bitmap of the allowed positions, not IDSelectorBatch's hash set: building that set for a wide scope
             # (775 documents, ~105k chunks) took 11 ms a question at 1,000 documents; the same ids either way
@@ -268,6 +274,23 @@ class Index:
                       else faiss.SearchParameters(sel=sel))
             scores, idx = self.faiss.search(q, min(k, len(allowed)), params=params)
         return scores[0], idx[0]
+
+    def _wide(self, q: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """A scope of at least half the chunks (at 1,000 documents a question about 重庆 allows ~775 documents): the
+        graph searched without a selector for twice as many, the others left out. HNSW visits the same nodes with or
+        without one (a selector only filters what enters the results), so when at least ``k`` allowed chunks are
+        among them they are the selector's answer; a selector asked at every step cost 3-6 ms a search. None when
+        too few are allowed ones (then the selector)."""
+        want = min(k, len(allowed))
+        scores, idx = self.faiss.search(q, min(2 * k + 16, int(self.faiss.ntotal)))
+        scores, idx = scores[0], idx[0]
+        if len(allowed) > 1 and np.any(allowed[1:] < allowed[:-1]):
+            allowed = np.sort(allowed)
+        at = np.minimum(np.searchsorted(allowed, idx), len(allowed) - 1)
+        ok = (idx >= 0) & (allowed[at] == idx)
+        if ok.sum() < want:
+            return None
+        return scores[ok][:want], idx[ok][:want]
 
     def _exact_subset(self, q: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         key = allowed.tobytes()
@@ -280,6 +303,24 @@ class Index:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return scores[top], allowed[top]
+
+
+_THREADS = None
+
+
+def _one_thread():
+    """BLAS (numpy's, faiss's) and OpenMP (faiss) limited to one thread while one query is searched. Their default
+    two threads wake a second core for a one-vector search and, on this 2-core machine under load, wait on the
+    ONNX query embedding's and other processes' threads: at 1,000 documents and load ~2 a scoped exact search took
+    5.6 ms (0.27 ms single-threaded) and a wide HNSW search 7.2 ms (1.0 ms); retrieve p50/p95 30.5/63.0 ->
+    17.1/32.0 ms (docs/scale.md). A ``threadpoolctl`` limit (15 us), restored after the search; index builds keep
+    their threads."""
+    global _THREADS
+    if _THREADS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _THREADS = ThreadpoolController()
+    return _THREADS.limit(limits=1)
 
 
 def _match_texts(chunks: list[Chunk], reuse: Reuse | None) -> list[str]:

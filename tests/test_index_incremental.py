@@ -228,3 +228,18 @@ def test_a_changed_document_leaves_its_old_vectors_unreturned_in_the_graph(tmp_p
     f.write_text(f.read_text(encoding="utf-8") + "\n又一段。\n", encoding="utf-8")
     again, _ = ensure_index(load_corpus(cdir), emb, ch, idir, progress=False, dense=dense)
     assert again._stale == 0 and again.faiss.ntotal == len(again.chunks)
+
+
+def test_a_wide_scope_searched_without_a_selector_gives_the_selectors_hits(tmp_path):
+    emb, ch = FakeEmbedder(), Chunker()
+    corpus = load_corpus(write_corpus(tmp_path / "c", DOCS))
+    idx, _ = build_index(corpus, emb, ch, tmp_path / "idx", progress=False, dense=hnsw())
+    n = len(idx.chunks)
+    rng = np.random.default_rng(0)
+    for row in emb.embed_queries(QUESTIONS):
+        for share in (0.5, 0.8, 0.95):
+            allowed = np.sort(rng.choice(n, int(n * share), replace=False)).astype(np.int64)
+            sel = faiss.SearchParametersHNSW(sel=faiss.IDSelectorBatch(allowed), efSearch=idx.dense.hnsw_ef_search)
+            want_s, want_i = idx.faiss.search(row.reshape(1, -1), 20, params=sel)
+            got_s, got_i = idx.dense_search(row, 20, allowed)
+            assert list(got_i) == list(want_i[0]) and np.allclose(got_s, want_s[0])
