@@ -105,6 +105,18 @@ def test_a_plan_period_is_met_by_the_next_plans_review(verifier, qa):
     assert period_name((2021, 2025)) == "十四五" and period_name((2026, 2030)) == "十五五"
 
 
+def test_a_period_s_target_is_not_a_year_in_it_of_a_document_that_began_before_it(verifier, qa):
+    SCOPES["act-2327"] = DocScope("重庆市", 2023, 2027)          # an action plan: its 2027 is its own end year
+    try:
+        act = hit("act-2327", "到 2027 年，单位地区生产总值二氧化碳排放降低 15%左右。")
+        assert not check(verifier, qa, "“十五五”期间单位地区生产总值二氧化碳排放降低的目标是多少？", act).time
+        plan = hit("cq-plan", "到2027年，单位地区生产总值二氧化碳排放降低15%左右。")
+        assert check(verifier, qa, "“十五五”期间单位地区生产总值二氧化碳排放降低的目标是多少？", plan).time
+    finally:
+        del SCOPES["act-2327"]
+    assert quantities("推行四位一体培训模式，新增三个中心") == [("三", "count")]
+
+
 def test_a_glossary_entry_is_timeless_for_a_definition(verifier, qa):
     g = hit("cq-plan", "3．“33618”现代制造业集群体系。指……", kind="glossary")
     assert check(verifier, qa, "2024年计划里的“33618”是什么意思？", g).time

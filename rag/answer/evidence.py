@@ -238,6 +238,8 @@ def quantity_spans(t: str) -> list[tuple[str | None, re.Match]]:
             continue                          # a year
         if not any(ch.isdigit() for ch in num) and not rest:
             continue                          # a Chinese numeral alone (一 in 一体化) is no quantity
+        if not any(ch.isdigit() for ch in num) and re.match(r"位一体|[一二三四五六七八九十]", rest):
+            continue                          # 四位一体, 三五成群: an idiom, not an amount
         if re.fullmatch(r"[iv]+", num):
             out.append(("count", m))
             continue
@@ -403,7 +405,7 @@ class EvidenceVerifier:
             years = tuple(y for y in years if scope.covers(y))
         if years and not any(self._year_ok(y, text_years, head_years, scope, aspect) for y in years):
             return False                  # (a question about two years is answered clause by clause)
-        if tf.period and not tf.years and not self._period_ok(tf.period, u, text_years | head_years, scope, aspect):
+        if tf.period and not tf.years and not self._period_ok(tf.period, u, text_years | head_years, scope, aspect, tf.aspect):
             return False
         return True
 
@@ -441,12 +443,17 @@ class EvidenceVerifier:
         # an annual plan's year, or the end year a plan's targets are for
         return scope.start <= y <= scope.end and (y == scope.end or scope.start == scope.end) and "target" in aspect
 
-    def _period_ok(self, period: tuple[int, int], u: Unit, years: set[int], scope: DocScope | None, aspect: set[str]) -> bool:
+    def _period_ok(self, period: tuple[int, int], u: Unit, years: set[int], scope: DocScope | None, aspect: set[str],
+                   asked: str | None = None) -> bool:
         """A plan period (十四五 = 2021-2025): the clause names it or a year in it, or its document plans for it,
-        or -- for results -- its document is the next plan, which opens by reviewing it."""
+        or -- for results -- its document is the next plan, which opens by reviewing it. A target year inside the
+        period in a document that began before it (到2027年 in the 2023-2027 action plan) is that document's
+        target, not the period's."""
         lo, hi = period
-        if years & set(range(lo, hi + 1)) or period_name(period) in normalize(u.text + u.headings):
+        if period_name(period) in normalize(u.text + u.headings):
             return True
+        if years & set(range(lo, hi + 1)):
+            return not (asked == "target" and scope is not None and scope.start is not None and scope.start < lo)
         if scope is None or scope.start is None:
             return False
         if scope.start <= hi and lo <= scope.end:
