@@ -413,3 +413,10 @@ def test_a_short_place_name_inside_another_word_is_no_mention(fake_pipeline):
     assert "渝中区" not in v.word_mentions(normalize("建成成渝中线高铁，加快建设成渝世界级机场群"))
     assert "渝中区" in v.word_mentions(normalize("支持渝中打造国际消费中心"))
     assert v.word_mentions(normalize("綦江、万盛协同发展")) == ["綦江区", "万盛经济技术开发区"]
+
+
+def test_another_airport_is_no_answer_to_a_misspelt_new_airport(verifier, qa):
+    # 新机厂 is corrected to 新机场: 万州五桥机场 names another airport, the place of the new one is not said
+    q = qa.run("重庆新机厂选在哪个区？", [])
+    typo = replace(q, normalized="重庆新机厂选在哪个区?")          # what the user typed; the query is corrected
+    assert "机场" in typo.query and verifier._names_another(typo, "五桥机场、黔江武陵山机场")

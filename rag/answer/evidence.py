@@ -574,8 +574,9 @@ class EvidenceVerifier:
     @staticmethod
     def _names_another(q: Question, after: str) -> bool:
         """``after`` (the text after a place) is a noun compound ending in the asked thing's head word, without
-        the question's own word before that head (江北国际机场 for 新机场)."""
-        qn = normalize(q.normalized)
+        the question's own word before that head (江北国际机场 for 新机场), in the question as spelling-corrected
+        (新机扬 -> 新机场)."""
+        qn = normalize(q.query or q.normalized)
         for x in q.known_terms:
             for f in x.forms:
                 k = after.find(f)
