@@ -364,6 +364,8 @@ class QuestionAnalyzer:
         toks = set(self.lexicon.tokens(t)) | {w for w, _ in self.lexicon.pos_tokens(t)}
         actual = (bool(self.rules.actual.search(t)) or bool(re.search(r"了[吗嘛没]?[?？!！。]*$", t))   # 建成通车了？: done
                   or any(int(y) < self.this_year for y in re.findall(r"(?:截至|截止|到)((?:19|20)\d{2})\s*年底?", t)))
+        # "实际收成比目标多了多少": the target is what the result is measured against, not the aspect asked
+        t = re.sub(r"(?:比|超过|超出|高于|低于|少于|多于|对比|相比)(?:年度|原定|原来的?)?(?:目标|计划)", "比", t)
         target = bool(MODAL_YAO.search(t)) or "将" in toks or any(not re.fullmatch(r"到(?:19|20)\d{2}\s*年", m.group(0)) or int(re.search(r"\d{4}", m.group(0)).group(0)) >= self.this_year
                      for m in self.rules.target.finditer(t))     # 到2024年底 asks what was reached: not a target
         aspect = "actual" if actual and not target else "target" if target and not actual else None
