@@ -157,11 +157,14 @@ class Retriever:
         return self.search(question, k, doc_filter)[0]
 
     def search(self, question: str, k: int = 5, doc_filter: str | list[str] | None = None,
-               prefer: list[str] | None = None, rerank: Rerank | None = None) -> tuple[list[Hit], dict]:
+               prefer: list[str] | None = None, rerank: Rerank | None = None,
+               glossary_prior: bool = False) -> tuple[list[Hit], dict]:
         """Hits plus the signals the answerer uses to decide on refusal (best dense cosine, timings).
         ``prefer``: documents the question's time frame points at (they get the named-document prior).
         ``rerank``: scores for the top ``rerank_depth`` fused candidates (a learned ranking, rag/rank.py); they are
-        re-ordered by it, the rest stay in fused order below them."""
+        re-ordered by it, the rest stay in fused order below them. ``glossary_prior``: glossary entries the question's
+        codes match get the named-document prior too (for a list or definition question: the entry explains what
+        the named document only names)."""
         if k < 1:
             raise ValueError("k must be >= 1")
         cfg, idx = self.config, self.index
@@ -202,8 +205,12 @@ class Retriever:
         named = self.named_docs(question)
         boosted = set(named) | set(prefer or ())
         if boosted and cfg.doc_boost:
-            for i in fused:      # a code the named document uses, another's glossary explains: the entry ranks with it
-                if idx.chunks[i].doc_id in boosted or i in glossed:
+            # a code the named document uses, another's glossary explains: for a list/definition question the entry
+            # ranks with the named document. For every question it cost dev hit@1 0.839 -> 0.819 (the entry above
+            # the named document's clause holding the evidence); answers were the same either way.
+            lifted = glossed if glossary_prior else set()
+            for i in fused:
+                if idx.chunks[i].doc_id in boosted or i in lifted:
                     fused[i] *= 1.0 + cfg.doc_boost
         if doc_filter:
             allowed = {doc_filter} if isinstance(doc_filter, str) else set(doc_filter)

@@ -35,7 +35,8 @@ def test_glossary_expansion_and_named_document(fake_pipeline):
 
 def test_another_document_s_glossary_entry_ranks_with_the_named_document(fake_pipeline):
     # the 2024 report uses “416”, the outline's glossary explains it: the named-document prior lifts the entry too
-    hits = fake_pipeline.retrieve("2024年计划要全力构建“416”科技创新战略布局，其中“16”个重点领域包括哪些？", 6)
+    a = fake_pipeline.answerer
+    hits, _ = a.retrieve(a.analyze("2024年计划要全力构建“416”科技创新战略布局，其中“16”个重点领域包括哪些？", []), 6)
     assert any(h.kind == "glossary" and "416" in h.text and h.doc_id != "chongqing-2024-plan-report-excerpt" for h in hits)
 
 

@@ -128,7 +128,8 @@ class Answerer:
             # "规划的目标是多少户？": 规划 is what people call the plan outlines (规划纲要), not the annual 计划 reports
             prefer += [d for d in docs if d in self.analyzer.outlines and d not in prefer]
         hits, signals = self.retriever.search(q.search_text, k, None if everything else docs, prefer=prefer,
-                                              rerank=self.ranker.scorer(q) if self.ranker else None)
+                                              rerank=self.ranker.scorer(q) if self.ranker else None,
+                                              glossary_prior=q.slot in (Slot.LIST, Slot.DEFINITION))
         sides = [d for d in q.compared_docs if d in docs]
         if len(sides) >= 2:       # a comparison of named documents: each side's best clauses, whatever the other ranks
             # searched by the topic alone: the other side's name (成渝地区双城经济圈建设行动方案…) would pull its themes in
