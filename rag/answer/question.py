@@ -47,6 +47,9 @@ def to_simplified(text: str) -> str:
     return cc.convert(text) if cc is not None else text
 
 
+PERIOD_END = re.compile(r"(?:时期|期间)?末")      # 十四五末 / 十四五时期末: the period's last year
+
+
 def last_ask(pat: re.Pattern, clause: str) -> re.Match | None:
     """The first match of the question word in the last clause that has one: the last clause asks, earlier ones
     set the scene ("想了解盘子有多大：要新建多少个智能工厂？"); within a clause the first match is the phrase's start
@@ -196,9 +199,6 @@ class QuestionAnalyzer:
         self.rules, self.lexicon, self.stats = rules, lexicon, stats
         self.gaz, self.thesaurus, self.speller = gazetteer, thesaurus, speller
         self.aliases = doc_aliases
-        # the documents that have a name at all (at 1,000 documents most have none: a loop over all of them per
-        # question was 1 ms); same order as ``aliases``
-        self._named_aliases = [(d, names) for d, names in doc_aliases.items() if any(names)]
         self.weak_aliases = weak_aliases or {}     # names of the city outline that count only beside another document
         self.outlines = set(outlines)              # documents that are a 规划纲要 (whose 纲要 a question may mean)
         self.regions = regions or {}               # document -> the region it is about (its scope)
@@ -332,8 +332,8 @@ class QuestionAnalyzer:
                 places.append(word)
         forms = name_forms(t)
         first = {}                                   # doc -> where the question first names it
-        for d, names in self._named_aliases:
-            if at := [f.find(n) for n in names if n for f in forms if n in f]:
+        for d, names in self.aliases.items():
+            if at := [f.find(n) for n in names for f in forms if n in f]:
                 first[d] = min(at)
         # the city-wide outline is named by 重庆市/全市 only beside another named document or place ("重庆市和綦江区
         # 分别…", "行动方案和重庆“十五五”规划纲要分别…"): alone, those words are the subject, not a document
@@ -359,7 +359,7 @@ class QuestionAnalyzer:
             n = cn_number(m.group(1))
             if n and n >= 3:
                 period = five_year_plan_years(n)
-                if re.match(r"(?:时期|期间)?末", t[m.end():].lstrip("”」』\"")) and not years:   # 十四五(时期)末: its end year
+                if PERIOD_END.match(t[m.end():].lstrip("”」』\"")) and not years:   # 十四五(时期)末: its end year
                     years, period = [period[1]], None
         toks = set(self.lexicon.tokens(t)) | {w for w, _ in self.lexicon.pos_tokens(t)}
         actual = (bool(self.rules.actual.search(t)) or bool(re.search(r"了[吗嘛没]?[?？!！。]*$", t))   # 建成通车了？: done
@@ -423,9 +423,8 @@ class QuestionAnalyzer:
         drop = [n for d in subject.docs for n in self.aliases.get(d, []) if n in t]
         drop += [n for p in subject.places for n in (self.gaz.regions[p].names if p in self.gaz.regions else (p,))]
         drop += [a for a in self.rules.home_aliases if a in t]
-        core = self.rules.fyp.sub(" ", t)            # 十五五 / “十四五”末: the time frame, not a term
-        core = re.sub(r"^([”」』\"]?)\s*(?:时期|期间)?末", r"\1", core) if core != t else core
-        core = re.sub(r"(\s[”」』\"]?)(?:时期|期间)?末", r"\1", core)
+        core = self.rules.fyp.sub(" ", t)            # 十五五 / “十四五”(时期)末: the time frame, not a term
+        core = re.sub(rf"(\s[”」』\"]?){PERIOD_END.pattern}", r"\1", core)
         core = re.sub(r"[“\"「『]\s*[”\"」』]", " ", core)
         quoted = [normalize(q) for q in QUOTED.findall(core)]   # a quoted name keeps its place (“疆算入渝”)
         core = QUOTED.sub(" ", core)
@@ -535,8 +534,7 @@ class QuestionAnalyzer:
             asked = self.subject_of(ask)
             if asked.places or asked.docs:           # the asking sentences say what it is about
                 subject = asked
-        dated = [a for d in subject.docs for a in self.aliases.get(d, []) if YEAR.search(a)
-                 and any(a in f for f in name_forms(query))]
+        dated = self.dated_names(subject.docs, query)
         clause_subject = self.subject_of(self.ask_clause(ask))
         if not rewritten and clause_subject.places and set(clause_subject.places) != set(subject.places):
             subject = Subject(clause_subject.places, subject.docs, "")
@@ -545,9 +543,7 @@ class QuestionAnalyzer:
         clause_tf = self.timeframe_of(undated(self.ask_clause(ask)))
         if clause_tf.aspect or self.ask_clause(ask) != ask:       # the asking clause says target or actual, not its preamble
             own = TimeFrame(own.years, own.period, clause_tf.aspect)
-        dated_years = self.timeframe_of(DOC_PERIOD.sub(r"\1", ask))                        # a document's year still dates the question
-        if not own.years and dated_years.years and own.aspect != "actual":    # a report's results are of its review year
-            own = TimeFrame(dated_years.years, own.period or dated_years.period, own.aspect)
+        own = self.dated_by_document(own, ask)
         timeframe = own if not rewritten or own.years or own.period else self.timeframe_of(undated(query))
         if rewritten and own.aspect is None and timeframe is own:
             timeframe = TimeFrame(own.years, own.period, self.timeframe_of(undated(query)).aspect)
@@ -582,6 +578,21 @@ class QuestionAnalyzer:
         c = normalize(clause)
         return tuple(t if t.specific or t.everyday or any(f in c for f in t.forms) else replace(t, everyday=True)
                      for t in terms)
+
+    def dated_names(self, docs: Sequence[str], t: str) -> list[str]:
+        """The names of ``docs`` in ``t`` that carry a year (2025年计划, 2025年的报告): the document's year, not
+        the question's."""
+        forms = name_forms(t)
+        return [n for d in docs for n in self.aliases.get(d, []) if YEAR.search(n) and any(n in f for f in forms)]
+
+    def dated_by_document(self, tf: TimeFrame, t: str) -> TimeFrame:
+        """``tf`` of ``t`` without its document names' years: with no year of its own and not asking results, the
+        named document's year still dates it (2024年计划的…目标 -> 2024); a report's results are of its review
+        year, so an actual question stays undated."""
+        dated = self.timeframe_of(DOC_PERIOD.sub(r"\1", t))
+        if not tf.years and dated.years and tf.aspect != "actual":
+            return TimeFrame(dated.years, tf.period or dated.period, tf.aspect)
+        return tf
 
     @staticmethod
     def _undated(t: str, dated_aliases: list[str]) -> str:
@@ -629,11 +640,8 @@ class QuestionAnalyzer:
                 slot, unit_cls, unit_word = parts[-1].slot, parts[-1].unit, parts[-1].unit_word
             own_subject = self.subject_of(a)
             # "后来2025年的报告里说实际达到了多少？": 2025 names the report, whose results are of its review year
-            dated = [n for d in own_subject.docs for n in self.aliases.get(d, []) if YEAR.search(n)
-                     and any(n in f for f in name_forms(a))]
-            tf = self.timeframe_of(self._undated(a, dated)) if dated else self.timeframe_of(a)
-            if dated and not tf.years and tf.aspect != "actual":
-                tf = TimeFrame(self.timeframe_of(DOC_PERIOD.sub(r"\1", a)).years, tf.period, tf.aspect)
+            dated = self.dated_names(own_subject.docs, a)
+            tf = self.dated_by_document(self.timeframe_of(self._undated(a, dated)), a) if dated else self.timeframe_of(a)
             places = own_subject.places or whole.subject.places
             # a part with a year of its own ("2025年呢？") is not about the document the part before named
             docs = own_subject.docs or (whole.subject.docs if tf.aspect is None and not tf.years else ())
