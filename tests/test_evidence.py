@@ -258,6 +258,8 @@ def test_the_members_of_a_counted_set_are_not_the_sentence_that_counts_it(verifi
 def test_a_list_the_asked_thing_is_an_item_of_lists_its_siblings_and_a_quoted_code_is_no_amount(verifier, qa):
     siblings = hit("cq-plan", "接续实施轨道交通第四期、第五期规划项目；推动主城都市区骨架路网一体互联。")
     assert not check(verifier, qa, "重庆轨道交通第五期建设规划包括哪几条线路？", siblings).slot
+    quoted = hit("cq-plan", "实施“第四期”、“第五期”规划项目；推动主城都市区骨架路网一体互联。")   # 、“…”: the same
+    assert not check(verifier, qa, "重庆轨道交通“第五期”建设规划包括哪几条线路？", quoted).slot
     assert quantities("深化落实“1131”就业帮扶机制，新增就业60万人") == [("60", "person")]
 
 

@@ -678,7 +678,7 @@ class EvidenceVerifier:
             if counts:
                 anchors = [m.span() for m in counts]
             # the asked thing as an item of a list (轨道交通第四期、第五期规划项目): that list is of its siblings
-            siblings = [a for a, _ in anchors if t[max(0, a - 2):a].lstrip("“\"")[-1:] == "、"]
+            siblings = [a for a, _ in anchors if t[max(0, a - 2):a].rstrip("“\"")[-1:] == "、"]
             pattern = PAIR if ASKS_TWO.search(q.normalized) else None
             for pat in (ENUMERATION, pattern) if pattern else (ENUMERATION,):
                 for m in pat.finditer(t):
