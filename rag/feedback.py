@@ -137,7 +137,20 @@ def store_from_settings(settings):
     return open_store(store_target(settings))
 
 
-class FeedbackStore:
+class StoreReads:
+    """What every feedback store reads the same way through its ``_connect()`` and ``rows()``: the count and the
+    export (SQLite and PostgreSQL differ only in placeholders and connections, which these do not use)."""
+
+    def count(self) -> int:
+        with self._connect() as con:
+            return int(con.execute("SELECT COUNT(*) FROM feedback").fetchone()[0])
+
+    def export(self, fmt: str = "csv") -> str:
+        """All rows as CSV (header + one line per row, citations as JSON) or JSONL."""
+        return export_rows(self.rows(), fmt)
+
+
+class FeedbackStore(StoreReads):
     """SQLite (the default: no server)."""
 
     def __init__(self, path: str | Path, timeout: float = 30.0):
@@ -195,14 +208,6 @@ class FeedbackStore:
             con.row_factory = sqlite3.Row
             out = [dict(r) for r in con.execute(f"SELECT {', '.join(FIELDS)} FROM feedback ORDER BY id")]
         return decode_citations(out)
-
-    def count(self) -> int:
-        with self._connect() as con:
-            return int(con.execute("SELECT COUNT(*) FROM feedback").fetchone()[0])
-
-    def export(self, fmt: str = "csv") -> str:
-        """All rows as CSV (header + one line per row, citations as JSON) or JSONL."""
-        return export_rows(self.rows(), fmt)
 
 
 _LINE_BREAKS = {0x2028: "\\u2028", 0x2029: "\\u2029", 0x85: "\\u0085"}

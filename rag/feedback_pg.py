@@ -10,7 +10,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from .feedback import FIELDS, FeedbackError, changes, decode_citations, export_rows, new_row
+from .feedback import FIELDS, FeedbackError, StoreReads, changes, decode_citations, new_row
 
 # created_at stays ISO text (not timestamptz) so both stores export byte-identical rows
 _SCHEMA = """
@@ -37,7 +37,7 @@ def _no_nul(row: tuple) -> tuple:
     return row
 
 
-class PostgresFeedbackStore:
+class PostgresFeedbackStore(StoreReads):
     def __init__(self, url: str, timeout: float = 10.0):
         import psycopg
 
@@ -83,10 +83,3 @@ class PostgresFeedbackStore:
             cur = con.execute(f"SELECT {', '.join(FIELDS)} FROM feedback ORDER BY id")
             out = [dict(zip(FIELDS, r)) for r in cur.fetchall()]
         return decode_citations(out)
-
-    def count(self) -> int:
-        with self._connect() as con:
-            return int(con.execute("SELECT COUNT(*) FROM feedback").fetchone()[0])
-
-    def export(self, fmt: str = "csv") -> str:
-        return export_rows(self.rows(), fmt)
