@@ -5,18 +5,8 @@ set -euo pipefail
 if [ -x /usr/bin/chromium ]; then
   exit 0
 fi
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "install_browser.sh: apt-get not found; install Chromium at /usr/bin/chromium yourself" >&2
-  exit 1
-fi
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-    echo "install_browser.sh: run as root (or with sudo) to install chromium" >&2
-    exit 1
-  fi
-fi
-export DEBIAN_FRONTEND=noninteractive
+. "$(dirname "$0")/apt_root.sh"
+apt_root install_browser.sh "Chromium at /usr/bin/chromium" chromium
 $SUDO apt-get update -qq >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends \
   chromium chromium-driver fonts-noto-cjk fonts-noto-color-emoji >/dev/null

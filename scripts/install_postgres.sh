@@ -6,18 +6,8 @@ set -euo pipefail
 if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   exit 0
 fi
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "install_postgres.sh: apt-get not found; install PostgreSQL (initdb, pg_ctl) yourself" >&2
-  exit 1
-fi
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-    echo "install_postgres.sh: run as root (or with sudo) to install postgresql" >&2
-    exit 1
-  fi
-fi
-export DEBIAN_FRONTEND=noninteractive
+. "$(dirname "$0")/apt_root.sh"
+apt_root install_postgres.sh "PostgreSQL (initdb, pg_ctl)" postgresql
 # policy-rc.d 101: the package must not start its own cluster service inside CI
 printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null && $SUDO chmod +x /usr/sbin/policy-rc.d
 $SUDO apt-get update -qq >/dev/null
