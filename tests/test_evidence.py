@@ -422,3 +422,27 @@ def test_another_airport_is_no_answer_to_a_misspelt_new_airport(verifier, qa):
     q = qa.run("重庆新机厂选在哪个区？", [])
     typo = replace(q, normalized="重庆新机厂选在哪个区?")          # what the user typed; the query is corrected
     assert "机场" in typo.query and verifier._names_another(typo, "五桥机场、黔江武陵山机场")
+
+
+def test_a_place_after_the_asked_thing_in_a_later_segment_is_another_thing_s(verifier, qa):
+    # the new airport's clause goes on to other airports two commas on: their towns are no answer, even when the
+    # question's word for the airport is misspelt (新机扬: the check cannot tell 万州五桥机场 is another airport)
+    h = hit("cq-plan", "谋划建设重庆新机场，前瞻布局临空经济区，优化完善万州五桥机场服务功能。")
+    assert not check(verifier, qa, "重庆新机扬选址在哪个区？", h).slot
+    assert check(verifier, qa, "哪个区建设重要城市副中心？", hit("cq-plan", "支持万州建设重要城市副中心。")).slot
+
+
+def test_the_asked_kind_of_place_ending_a_place_word_is_the_answer(verifier, qa):
+    from rag.corpus import normalize
+    h = hit("cq-plan", "加快广阳岛片区长江经济带绿色发展示范建设。")
+    c = check(verifier, qa, "长江经济带绿色发展示范是放在哪个片区搞嘛？", h)
+    assert c.slot and any("广阳岛片区" in normalize(h.text)[a:b] for a, b in c.spans)
+
+
+def test_a_verb_alone_is_not_what_is_counted(fake_pipeline):
+    v, qa = fake_pipeline.answerer.verifier, fake_pipeline.answerer.analyzer
+    q = qa.run("2024年重庆发放的消费券总共有多少钱？", [])
+    assert v.focus_cover(q, "大力实施以工代赈，发放劳务报酬23.7亿元") == 0.0       # 发放 of something else
+    assert v.focus_cover(q, "引导激励区县发放消费券3亿元") == 1.0
+    part = qa.run("协议引资和到位资金各是好多？", [])
+    assert v.focus_cover(replace(part, focus=("招商引资", "引资", "招商")), "协议引资1736亿元") > 0   # part of the compound

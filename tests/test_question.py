@@ -339,3 +339,17 @@ def test_a_part_naming_a_dated_report_is_dated_by_it_and_the_end_of_a_period_is_
     assert q.parts[1].timeframe.years == () and q.parts[1].timeframe.aspect == "actual"
     q = run(qa, "“十四五”时期末每千人口托位数达到多少？")
     assert q.timeframe.years == (2025,) and "末" not in {t.text for t in q.terms}
+
+
+def test_a_repeated_verb_s_object_is_what_is_counted(fake_pipeline):
+    qa = fake_pipeline.answerer.analyzer
+    q = qa.run("方案里说要培育市级科普基地，到底要培育多少个？", [])
+    assert "科普" in q.focus and "培育" in q.focus
+    own = qa.run("方案里说要培育市级科普基地，专精特新企业要培育多少家？", []).focus      # a noun of its own:
+    assert "企业" in own and "科普" not in own                                             # the other object stays out
+
+
+def test_a_percentage_target_is_a_target(fake_pipeline):
+    qa = fake_pipeline.answerer.analyzer
+    assert qa.run("“十五五”期间单位地区生产总值二氧化碳排放降低的具体百分比目标是多少？", []).timeframe.aspect == "target"
+    assert qa.run("2024年粮食产量比目标多了多少？", []).timeframe.aspect != "target"     # 比目标: the yardstick

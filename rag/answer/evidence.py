@@ -265,6 +265,7 @@ class EvidenceVerifier:
             raise ValueError(f"home_region {home_region!r} is not a region of the gazetteer")
         self.config = config
         self.lexicon = lexicon
+        self._verbs: dict[str, bool] = {}     # is_verb, per word: focus words are known terms, so this stays within the corpus's vocabulary
         self.scopes = scopes
         self.gaz = gazetteer
         self.home = home_region
@@ -540,7 +541,22 @@ class EvidenceVerifier:
         if not total:
             return 1.0
         t = normalize(text)
-        return sum(x.weight for x in terms if any(has(t, f) for f in x.forms)) / total
+        held = [x for x in terms if any(has(t, f) for f in x.forms)]
+        # what is counted is a thing: where the focus names one (消费券 in 发放的消费券有多少钱), a clause with only
+        # its verb (发放劳务报酬23.7亿元) counts something else
+        # (a word inside a compound is part of it: 协议引资 holds 招商引资's 引资)
+        things = [x for x in terms if not self.is_verb(x.text)]
+        if things and not any(x.text in y.text or y.text in x.text for x in things for y in held):
+            return 0.0
+        return sum(x.weight for x in held) / total
+
+    def is_verb(self, word: str) -> bool:
+        """jieba tags the word a plain verb (发放, 完成; 消费 and 培育 are vn), cached per word."""
+        if self.lexicon is None or not hasattr(self.lexicon, "pos_tokens"):
+            return False
+        if word not in self._verbs:
+            self._verbs[word] = all(f == "v" for _, f in self.lexicon.pos_tokens(word))
+        return self._verbs[word]
 
     def names_places(self, q: Question, t: str) -> list[str]:
         """Places the clause names other than those asked about (and the regions around them)."""
@@ -659,12 +675,20 @@ class EvidenceVerifier:
                 return None                       # no word of what is asked: its places are other things'
             spans = self._anchor_spans(q, t) or topic   # by 银河桥水库, not by any 水库
             named = self.names_places(q, t)
+            # the asked kind (片区 in 哪个片区) is in the topic too, but a place word ending in it is the answer
+            # (加快广阳岛片区…示范建设), not the asked thing itself
+            kind = re.search(r"哪(?:个|些|几个|一个)?([\u4e00-\u9fff]{1,3})", q.normalized)
+            own = [(a, b) for a, b in topic if not (kind and t[a:b] and kind.group(1).startswith(t[a:b]))]
             # 哪个区/县/城市 asks a region by name; a 示范区 or 经济区 is no answer, and the asked thing is not its own place
             places = [] if REGION_ASKED.search(q.normalized) else \
-                [m.span() for m in PLACE_WORD.finditer(t) if not any(a < m.end() and m.start() < b for a, b in topic)]
+                [m.span() for m in PLACE_WORD.finditer(t) if not any(a < m.end() and m.start() < b for a, b in own)]
             for p in named:
                 places += self.place_spans(q, t, p)
-            found = [(a, b) for a, b in places if not spans or self._near(spans, a, b, 25, 25)
+            seg_of = self._segment_of(t)
+            # a place in a segment after every mention of the asked thing is another thing's (谋划建设重庆新机场，
+            # 前瞻布局临空经济区，优化完善江北国际机场、万州五桥机场…: no district for the new airport)
+            found = [(a, b) for a, b in places if not spans
+                     or (self._near(spans, a, b, 25, 25) and any(seg_of(a) <= seg_of(s) for s, _ in spans))
                      or (self._same_segment(t, spans, a) and self._near(spans, a, b, 30, 30))]
             return found or None
         if q.slot is Slot.LIST:

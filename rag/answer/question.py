@@ -300,8 +300,10 @@ class QuestionAnalyzer:
         if len(parts) < 2:
             return t
         asking = [p for p in parts if re.search(r"[？?]", p) or any(pat.search(p) for _, pat in self.rules.slots[:-1])]
-        if asking and ANAPHORA.search(asking[0]):
-            return t                          # "……这个项目总投资是多少？": the background says which project
+        if asking and ANAPHORA.search(asking[0]) and not QUOTED.search(asking[0]):
+            # "……这个项目总投资是多少？": the background says which project; one that quotes its name ("要深挖
+            # “三山一镇一河”的资源，我想照着这个路线走一趟，请问…") says it itself
+            return t
         return "".join(asking) if asking else t
 
     def ask_clause(self, t: str) -> str:
@@ -365,13 +367,14 @@ class QuestionAnalyzer:
         actual = (bool(self.rules.actual.search(t)) or bool(re.search(r"了[吗嘛没]?[?？!！。]*$", t))   # 建成通车了？: done
                   or any(int(y) < self.this_year for y in re.findall(r"(?:截至|截止|到)((?:19|20)\d{2})\s*年底?", t)))
         # "实际收成比目标多了多少": the target is what the result is measured against, not the aspect asked
-        t = re.sub(r"(?:比|超过|超出|高于|低于|少于|多于|对比|相比)(?:年度|原定|原来的?)?(?:目标|计划)", "比", t)
+        # (百分比目标 is a percentage target: its 比 compares nothing)
+        t = re.sub(r"(?:(?<!百分)比|超过|超出|高于|低于|少于|多于|对比|相比)(?:年度|原定|原来的?)?(?:目标|计划)", "比", t)
         target = bool(MODAL_YAO.search(t)) or "将" in toks or any(not re.fullmatch(r"到(?:19|20)\d{2}\s*年", m.group(0)) or int(re.search(r"\d{4}", m.group(0)).group(0)) >= self.this_year
                      for m in self.rules.target.finditer(t))     # 到2024年底 asks what was reached: not a target
         aspect = "actual" if actual and not target else "target" if target and not actual else None
         return TimeFrame(tuple(years), period, aspect)
 
-    def focus_of(self, clause: str, terms: tuple[Term, ...]) -> tuple[str, ...]:
+    def focus_of(self, clause: str, terms: tuple[Term, ...], context: str = "") -> tuple[str, ...]:
         """The content words next to the question word: walking back from 多少/几/哪 over frame words (要, 达到,
         目标, 是) to the noun phrase it asks about, or the words right after it (多少个3岁以下婴幼儿托位)."""
         pat = next((p for s, p in self.rules.slots if s in (Slot.NUMBER, Slot.LIST, Slot.ENTITY, Slot.PLACE)
@@ -388,6 +391,8 @@ class QuestionAnalyzer:
             for tok in reversed(self.lexicon.tokens(before)):
                 if tok in known:
                     out.append(tok)
+                elif out and (tok in JOINERS[:4] or (len(tok) >= 2 and any(tok in o for o in out))):
+                    continue                  # A和B分别降低多少: both are counted (成本 is inside 交易成本, taken)
                 elif out and not (tok in self.rules.frame_words or tok in STOP or self.rules.modal_prefix.fullmatch(tok)):
                     break                     # the phrase ends at the first word that is neither topic nor frame
             if out:
@@ -395,7 +400,22 @@ class QuestionAnalyzer:
         for tok in self.lexicon.tokens(after)[:4]:
             if tok in known and tok not in out:
                 out.append(tok)
+        if out and context:
+            out += self.object_of_verb(out, context[:max(0, context.find(clause))] or context, known)
         return tuple(dict.fromkeys(out))
+
+    def object_of_verb(self, focus: list[str], before: str, known: set[str]) -> list[str]:
+        """The focus is a verb alone ("…要培育市级科普基地，到底要培育多少个？"): what is counted is that verb's
+        object where an earlier clause of the question says it (市级科普基地), not anything the verb is done to."""
+        flags = dict(self.lexicon.pos_tokens(" ".join(focus)))
+        if not all(flags.get(f, "").startswith("v") for f in focus):
+            return []
+        for piece in reversed(re.split(r"[，,。；;？?！!：:]", before)):
+            toks = self.lexicon.tokens(piece)
+            at = [i for i, tok in enumerate(toks) if tok in focus]
+            if at:
+                return [tok for tok in toks[at[-1] + 1:] if tok in known and tok not in focus]
+        return []
 
     def modifier_of(self, clause: str) -> tuple[str, str] | None:
         """(modifier, head) of the noun a number question counts, from the words right before 多少/几 (over frame
@@ -558,7 +578,7 @@ class QuestionAnalyzer:
         elif (clause := self.ask_clause(ask)) != ask:
             terms = self._scene_words_weigh_less(terms, clause)
         compare = bool(COMPARE.search(corrected)) or len(subject.places) + len(subject.docs) >= 2
-        focus = self.focus_of(self.ask_clause(ask), terms) if not rewritten else ()
+        focus = self.focus_of(self.ask_clause(ask), terms, ask) if not rewritten else ()
         modifier = self.modifier_of(self.ask_clause(ask)) if not rewritten and slot is Slot.NUMBER else None
         whole = Question(text=text, normalized=corrected, query=query, slot=slot, unit=unit_cls, unit_word=unit_word,
                          subject=subject, timeframe=timeframe, terms=terms, compare=compare, rewritten=rewritten,
