@@ -34,13 +34,14 @@ from starlette.middleware.cors import CORSMiddleware
 from . import ingest
 from .api_docs import add_offline_docs
 from .feedback import FeedbackError, FeedbackStore, store_from_settings
+from .ingesting import add_remove
 from .pipeline import QuestionError
 
 log = logging.getLogger("rag.api")
 
 API_PREFIX = "/api"
 MAX_BODY_BYTES = 256 * 1024
-UPLOAD_PATH = "/api/admin/documents"      # the one route with a larger body: ingest.MAX_BYTES + multipart overhead
+UPLOAD_PATH = "/api/admin/documents"      # the one route with a larger body: add_remove.MAX_BYTES + multipart overhead
 MAX_HISTORY_TURNS = 50
 HISTORY_USED = 12          # only the last turns matter for follow-up rewriting
 DOCS_PATH, DOCS_ASSETS = "/api/docs", "/api/docs/assets"     # Swagger UI, served offline (rag/api_docs.py)
@@ -339,7 +340,7 @@ class ApiGuard:
     async def _guarded(self, scope, receive, send):
         headers = dict(scope.get("headers") or [])
         upload = route_path(scope) == UPLOAD_PATH and scope.get("method") == "POST"
-        limit = ingest.MAX_BYTES + 64 * 1024 if upload else MAX_BODY_BYTES
+        limit = add_remove.MAX_BYTES + 64 * 1024 if upload else MAX_BODY_BYTES
         length = headers.get(b"content-length", b"" if upload else b"0")    # an upload must declare its size
         if upload and not length.isdigit():
             resp = error_json(411, "length_required", "上传请求缺少 Content-Length。", "Upload needs a Content-Length header.")
@@ -529,7 +530,7 @@ def create_api(pipeline, settings, feedback: FeedbackStore | None = None,
     def add_document(file: UploadFile = File(..., description="the document"),
                      title: str | None = Form(None, max_length=200), issuer: str | None = Form(None, max_length=200),
                      date: str | None = Form(None, max_length=40)) -> dict:
-        raw = file.file.read(ingest.MAX_BYTES + 1)
+        raw = file.file.read(add_remove.MAX_BYTES + 1)
         name = re.split(r"[\\/]", file.filename or "upload")[-1] or "upload"
         return change_and_reindex(
             lambda: ingest.add_document(corpus_dir(), raw, filename=name, title=title, issuer=issuer, date=date),

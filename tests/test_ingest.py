@@ -1,4 +1,4 @@
-"""Adding documents (rag/ingest.py, `python -m rag add|remove`, POST/DELETE /api/admin/documents).
+"""Adding documents (rag/ingest.py: rag/ingesting/, `python -m rag add|remove`, POST/DELETE /api/admin/documents).
 
 Builds small REAL files inside the test -- a .docx with python-docx and a multi-page .pdf with fpdf2 (a CJK
 font from Debian's fonts-noto-cjk; skipped with the reason when no CJK font is installed) -- containing
@@ -18,6 +18,7 @@ import pytest
 from rag import ingest
 from rag.corpus import Corpus, load_corpus
 from rag.ingest import IngestError, add_document, convert, remove_document
+from rag.ingesting import add_remove
 from rag.parse import parse
 from rag.schema import Document
 
@@ -519,7 +520,7 @@ def test_add_errors_write_nothing(env, monkeypatch):
     big.write_bytes(("第一章 总则\n" + "柏溪区推进高质量发展。" * 200).encode("utf-8"))
     e = _err(add_document, corpus, big, max_bytes=1000)
     assert e.code == "file_too_large" and e.status == 413 and "big.txt" in str(e)
-    monkeypatch.setattr(ingest, "MAX_BYTES", 1000)
+    monkeypatch.setattr(add_remove, "MAX_BYTES", 1000)
     assert _err(add_document, corpus, big.read_bytes(), filename="big.txt").code == "file_too_large"
     monkeypatch.undo()
     assert _err(add_document, corpus, env / "missing.pdf").code == "not_found"
@@ -658,7 +659,7 @@ def test_upload_route(api, monkeypatch):
         assert r.status_code == 415, r.text
         assert r.json()["error"]["code"] in ("unsupported_type", "type_mismatch") and name in r.json()["error"]["message_en"]
     # too large: the file (checked by the route) and the whole body (checked before reading it)
-    monkeypatch.setattr(ingest, "MAX_BYTES", 4000)
+    monkeypatch.setattr(add_remove, "MAX_BYTES", 4000)
     r = client.post("/api/admin/documents", files={"file": ("big.txt", "柏溪。".encode() * 500)}, headers=AUTH)
     assert r.status_code == 413 and r.json()["error"]["code"] == "file_too_large"
     r = client.post("/api/admin/documents", files={"file": ("huge.txt", b"x" * 80_000)}, headers=AUTH)

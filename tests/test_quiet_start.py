@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from rag import embed
+from rag.embedding import onnx_export
 from rag.logs import setup_logging
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,7 +152,7 @@ def converted(path: Path) -> Path:
 @pytest.mark.parametrize("level", ["info", "debug"])
 def test_quantizer_info_lines_only_at_debug_and_one_export_line(tmp_path, monkeypatch, capfd, restore_logging, level):
     pytest.importorskip("onnxruntime")
-    monkeypatch.setattr(embed, "_export_fp32", tiny_fp32)
+    monkeypatch.setattr(onnx_export, "_export_fp32", tiny_fp32)
     setup_logging(level)
     out = embed.export_onnx(converted(tmp_path / "e5"), "onnx-int8")
     err = capfd.readouterr().err
@@ -168,7 +169,7 @@ def test_quantizer_info_lines_only_at_debug_and_one_export_line(tmp_path, monkey
 def test_quantizer_info_lines_dropped_without_our_logging_too(tmp_path, monkeypatch, capfd, restore_logging):
     """As a library (eval, a notebook): a root handler at INFO, as onnxruntime's own basicConfig leaves it."""
     pytest.importorskip("onnxruntime")
-    monkeypatch.setattr(embed, "_export_fp32", tiny_fp32)
+    monkeypatch.setattr(onnx_export, "_export_fp32", tiny_fp32)
     root = logging.getLogger()
     root.handlers[:] = [logging.StreamHandler(sys.stderr)]
     root.setLevel(logging.INFO)
