@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     doc_boost: float = Field(0.5, ge=0.0, description="extra fused weight for chunks of a document the question names")
     glossary_expansion: bool = True
     fusion: Literal["learned", "rrf"] = Field(
-        "rrf", description="order of the fused candidates: rrf (the weighted RRF above) or learned (a logistic "
+        "learned", description="order of the fused candidates: rrf (the weighted RRF above) or learned (a logistic "
                            "regression over rank, document, chunk-kind, subject, time, slot and term signals, "
                            "rag/rank.py + rag/data/rank.json, refit by python -m eval.fit_rank)")
     rerank_depth: int = Field(30, ge=1, le=200, description="fused candidates the learned fusion re-orders")

@@ -19,7 +19,9 @@ def fake_settings(tmp_path_factory):
     from rag.settings import Settings
 
     # answering in this process: exact and fast; tests/test_child.py covers the forked child (ask_process=True)
-    return Settings(embedder="fake", index_dir=tmp_path_factory.mktemp("index"), ask_process=False,
+    # RRF: the learned fusion weighs dense scores fit on the real e5 model's, which the fake embedder's are not
+    # (tests/test_rank.py drives the learned fusion explicitly)
+    return Settings(embedder="fake", fusion="rrf", index_dir=tmp_path_factory.mktemp("index"), ask_process=False,
                     feedback_db=tmp_path_factory.mktemp("fb") / "feedback.sqlite3")
 
 
