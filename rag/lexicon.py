@@ -124,6 +124,7 @@ class Lexicon:
         self._tok = jieba.Tokenizer()
         self._lock = threading.Lock()
         self._pos = None
+        self._word_tags: dict[str, tuple[tuple[str, str], ...]] = {}    # word_tags, per word
         with self._lock:
             self._tok.initialize()
             for t in self.terms:
@@ -149,6 +150,13 @@ class Lexicon:
             if self._pos is None:
                 self._pos = jieba.posseg.POSTokenizer(self._tok)
             return [(p.word, p.flag) for p in self._pos.lcut(normalize(text))]
+
+    def word_tags(self, word: str) -> tuple[tuple[str, str], ...]:
+        """``pos_tokens`` of one word, cached: the answer stage asks it of the focus words (known terms, so the
+        cache stays within the corpus's vocabulary) for every clause it checks."""
+        if word not in self._word_tags:
+            self._word_tags[word] = tuple(self.pos_tokens(word))
+        return self._word_tags[word]
 
     def general_freq(self, word: str) -> int:
         """How common a word is in general Chinese (jieba's dictionary frequency; 0 if unknown)."""

@@ -265,7 +265,6 @@ class EvidenceVerifier:
             raise ValueError(f"home_region {home_region!r} is not a region of the gazetteer")
         self.config = config
         self.lexicon = lexicon
-        self._verbs: dict[str, bool] = {}     # is_verb, per word: focus words are known terms, so this stays within the corpus's vocabulary
         self.scopes = scopes
         self.gaz = gazetteer
         self.home = home_region
@@ -551,12 +550,10 @@ class EvidenceVerifier:
         return sum(x.weight for x in held) / total
 
     def is_verb(self, word: str) -> bool:
-        """jieba tags the word a plain verb (发放, 完成; 消费 and 培育 are vn), cached per word."""
-        if self.lexicon is None or not hasattr(self.lexicon, "pos_tokens"):
+        """jieba tags the word a plain verb (发放, 完成; 消费 and 培育 are vn)."""
+        if self.lexicon is None or not hasattr(self.lexicon, "word_tags"):
             return False
-        if word not in self._verbs:
-            self._verbs[word] = all(f == "v" for _, f in self.lexicon.pos_tokens(word))
-        return self._verbs[word]
+        return all(f == "v" for _, f in self.lexicon.word_tags(word))
 
     def names_places(self, q: Question, t: str) -> list[str]:
         """Places the clause names other than those asked about (and the regions around them)."""

@@ -407,8 +407,8 @@ class QuestionAnalyzer:
     def object_of_verb(self, focus: list[str], before: str, known: set[str]) -> list[str]:
         """The focus is a verb alone ("…要培育市级科普基地，到底要培育多少个？"): what is counted is that verb's
         object where an earlier clause of the question says it (市级科普基地), not anything the verb is done to."""
-        flags = dict(self.lexicon.pos_tokens(" ".join(focus)))
-        if not all(flags.get(f, "").startswith("v") for f in focus):
+        tags = [self.lexicon.word_tags(f) for f in focus]      # a verb: one word tagged v or vn (培育 is vn)
+        if not all(len(t) == 1 and t[0][0] == f and t[0][1].startswith("v") for f, t in zip(focus, tags)):
             return []
         for piece in reversed(re.split(r"[，,。；;？?！!：:]", before)):
             toks = self.lexicon.tokens(piece)
