@@ -55,6 +55,70 @@ def doc_aliases(corpus: Corpus) -> dict[str, list[str]]:
     return out
 
 
+DOC_KIND = re.compile(r"方案|纲要|规划|计划|报告")
+
+
+MAX_ABBREVIATION_CANDIDATES = 64       # more titles than this fit the last characters: the name is too common to
+                                       # point at one (政府工作报告 in a library of reports)
+
+
+class TitleAbbreviations:
+    """Shortened names of documents (成渝双圈方案 for 重庆市推动成渝地区双城经济圈建设行动方案): the characters
+    before a document-kind word (方案, 纲要, 规划, 计划, 报告) in a question, in the order one title has them
+    before that word. At least ``min_chars`` of them, two not of ``common`` (the home region's name: 重庆市方案
+    names nothing), and one title only (十五五规划 fits the city's and 綦江's outlines: neither is named)."""
+
+    def __init__(self, titles: dict[str, str], common: Sequence[str] = (), min_chars: int = 3):
+        if min_chars < 2:
+            raise ValueError("min_chars must be >= 2")
+        self.min_chars = min_chars
+        self.common = set("".join(common))
+        self.heads: list[tuple[str, str, str]] = []              # (kind, document, its title before the kind)
+        self.by_char: dict[tuple[str, str], set[int]] = {}      # (kind, character) -> heads holding it
+        for d, t in titles.items():
+            t = normalize(t)
+            for m in DOC_KIND.finditer(t):
+                self.heads.append((m.group(), d, t[:m.start()]))
+                for ch in set(t[:m.start()]):
+                    self.by_char.setdefault((m.group(), ch), set()).add(len(self.heads) - 1)
+
+    @staticmethod
+    def _in_order(chars: str, text: str) -> bool:
+        i = 0
+        for ch in chars:
+            i = text.find(ch, i)
+            if i < 0:
+                return False
+            i += 1
+        return True
+
+    def find(self, t: str) -> dict[str, int]:
+        """document -> where in ``t`` its shortened name starts."""
+        out: dict[str, int] = {}
+        for m in DOC_KIND.finditer(t):
+            before = t[max(0, m.start() - 8):m.start()]
+            if len(before) < self.min_chars:
+                continue
+            # only titles holding the last min_chars characters can fit (a set intersection, not a pass over
+            # every title: at 1,000 documents most are …工作报告)
+            cands = set.intersection(*(self.by_char.get((m.group(), ch), set()) for ch in before[-self.min_chars:]))
+            if len(cands) > MAX_ABBREVIATION_CANDIDATES:
+                continue
+            found = {}
+            for d, head in (self.heads[i][1:] for i in sorted(cands)):
+                n = 0
+                while n < len(before) and self._in_order(before[len(before) - n - 1:], head):
+                    n += 1
+                if n >= self.min_chars and sum(ch not in self.common for ch in before[len(before) - n:]) >= 2:
+                    found[d] = n
+            if found:
+                best = max(found.values())
+                winners = [d for d, n in found.items() if n == best]
+                if len(winners) == 1 and winners[0] not in out:
+                    out[winners[0]] = m.start() - best
+        return out
+
+
 CITYWIDE = ["全市", "重庆市", "全重庆", "市级"]
 
 
@@ -126,6 +190,7 @@ class Retriever:
         self.weak = weak_aliases(corpus)
         self.texts = {d.doc_id: d.text for d in corpus.documents}
         self.titles = {d.doc_id: d.title for d in corpus.documents}
+        self.abbreviations = TitleAbbreviations(self.titles, common=CITYWIDE)
         self.markers = {d.doc_id: converted_marker(d.meta) for d in corpus.documents}   # （由PDF转换）
         # region, plan period, review year of each document; the gazetteer also knows districts titles name
         self.gazetteer, self.scopes = corpus_geography(corpus)
@@ -140,6 +205,7 @@ class Retriever:
         q = normalize(question)
         forms = name_forms(q)
         named = [doc for doc, names in self.aliases.items() if any(n in f for n in names for f in forms)]
+        named += [doc for doc in self.abbreviations.find(q) if doc not in named]
         if named:
             named += [doc for doc, names in self.weak.items() if doc not in named and any(n in q for n in names)]
         return named

@@ -446,3 +446,68 @@ def test_a_verb_alone_is_not_what_is_counted(fake_pipeline):
     assert v.focus_cover(q, "引导激励区县发放消费券3亿元") == 1.0
     part = qa.run("协议引资和到位资金各是好多？", [])
     assert v.focus_cover(replace(part, focus=("招商引资", "引资", "招商")), "协议引资1736亿元") > 0   # part of the compound
+
+
+def test_the_home_region_s_own_clause_comes_before_a_district_s(verifier, qa):
+    # no place asked: the city outline's glossary entry answers, though 綦江's quotes more of the question
+    # (its 六个区, the kind asked for, is no topic word)
+    city = hit("cq-plan", "六区一高地。指西部地区高质量发展先行区、美丽中国建设先行区和新时代市域党建新高地。", kind="glossary")
+    district = hit("qj-plan", "六区一高地。市委提出重点打造“六个区”，即打造西部地区高质量发展先行区、美丽中国建设先行区。",
+                   kind="glossary")
+    v = verifier.run(qa.run("“六区一高地”是哪六个区和哪一个高地？", []), [district, city])
+    assert v.supported[0].unit.hit.doc_id == "cq-plan"
+    assert verifier.tier(qa.run("“六区一高地”是哪六个区？", []), v.supported[0]) == 2
+    # … unless the district's clause holds a word of the question no city clause has: 赶水镇 is 綦江's
+    town = hit("qj-plan", "赶水镇获得国家首批产业强镇认定。")
+    other = hit("cq-plan", "新建国家级临床重点专科建设项目9个。")
+    v = verifier.run(qa.run("赶水镇获得了哪项国家级认定？", []), [other, town])
+    assert v.supported[0].unit.hit.doc_id == "qj-plan"
+
+
+def test_the_named_document_s_clause_comes_before_another_s_glossary_except_for_a_definition(verifier, qa):
+    named = hit("cq-2024", "实施千万亩高标准农田改造提升、千亿级优势特色产业培育、千万农民增收致富促进、千个宜居宜业和美乡村"
+                           "示范创建“四千行动”，加快推进农业农村现代化。")
+    entry = hit("cq-plan", "四千行动。指千万亩高标准农田改造提升行动、千亿级生态特色产业培育行动。", kind="glossary")
+    def named_2024(question):          # the analyzer knows the product's documents: name the hand-made one
+        q = qa.run(question, [])
+        assert q.subject.docs == ("chongqing-2024-plan-report-excerpt",)
+        return replace(q, subject=replace(q.subject, docs=("cq-2024",)))
+
+    v = verifier.run(named_2024("2024年计划中的“四千行动”包括哪几项？"), [entry, named])
+    assert v.supported[0].unit.hit.doc_id == "cq-2024"
+    v = verifier.run(named_2024("2024年计划里说的“四千行动”指的啥？"), [entry, named])
+    assert v.supported[0].unit.hit.doc_id == "cq-plan"
+
+
+def test_a_plan_s_base_year_column_is_no_target(verifier, qa):
+    row = hit("cq-plan", "地区生产总值增长（%）｜2025年：5.3｜2030年目标：5—5.5*｜属性：预期性", kind="table_row")
+    assert not check(verifier, qa, "2025年重庆地区生产总值增长的预期目标是多少？", row).time
+    assert check(verifier, qa, "2025年重庆地区生产总值增长了多少？", row).time          # the base year's value
+    assert check(verifier, qa, "2030年重庆地区生产总值增长的目标是多少？", row).time
+
+
+def test_a_rate_asked_needs_that_rate_not_only_its_thing(fake_pipeline):
+    v, qa = fake_pipeline.answerer.verifier, fake_pipeline.answerer.analyzer
+    q = qa.run("2025年重庆的居民消费率是多少？", [])
+    assert v.focus_cover(q, "居民消费价格上涨2%左右") == 0.0
+    assert v.focus_cover(q, "居民消费率稳步提高") > 0
+    q = qa.run("綦江常住人口城镇化率目标是多少？", [])
+    assert v.focus_cover(q, "常住人口城镇化率达到70%") > 0 and v.focus_cover(q, "常住人口达到90万人") == 0.0
+
+
+def test_an_organisation_asked_by_its_kind_needs_a_name_of_that_kind(verifier, qa):
+    q = "重庆人工智能学院是由哪所大学牵头建设的？"
+    assert not check(verifier, qa, q, hit("cq-plan", "高水平建设重庆人工智能学院、重庆通用人工智能研究院等平台。")).slot
+    assert check(verifier, qa, q, hit("cq-plan", "支持重庆大学牵头建设重庆人工智能学院。")).slot
+    q = "中医服务联盟由哪家医院牵头？"
+    assert check(verifier, qa, q, hit("qj-plan", "建立以区中医院为龙头、覆盖区—镇—村三级的中医服务联盟。")).slot
+    # the asked kind counted is no name (新增本科高校1所: which one is not said)
+    assert not check(verifier, qa, "2025年力争新增的1所本科高校是哪一所？",
+                     hit("cq-2025", "力争新增本科高校 1 所,国家级科研平台 1—2 个。", start=2000)).slot
+
+
+def test_a_group_named_by_its_size_is_listed_where_its_size_is_said(verifier, qa):
+    q = "2024年计划提到的中医药振兴发展八大工程，具体是哪八项？"
+    assert not check(verifier, qa, q, hit("cq-2024", "推进国家中医药传承创新中心、国家中西医协同“旗舰”医院建设。")).slot
+    q = "打造国际消费目的地要做靓的五大城市名片是什么？"
+    assert check(verifier, qa, q, hit("cq-2024", "做靓“重庆山水、重庆时尚、重庆美食、重庆夜景、重庆康养”五大名片。")).slot

@@ -353,3 +353,11 @@ def test_a_percentage_target_is_a_target(fake_pipeline):
     qa = fake_pipeline.answerer.analyzer
     assert qa.run("“十五五”期间单位地区生产总值二氧化碳排放降低的具体百分比目标是多少？", []).timeframe.aspect == "target"
     assert qa.run("2024年粮食产量比目标多了多少？", []).timeframe.aspect != "target"     # 比目标: the yardstick
+
+
+def test_the_measure_the_question_word_took_and_a_glued_classifier_stay_in_the_focus(fake_pipeline):
+    qa = fake_pipeline.answerer.analyzer
+    q = qa.run("2025年重庆的居民消费率是多少？", [])          # the slot pattern 率是多少 took the 率
+    assert "居民消费率" in q.focus
+    q = qa.run("2025年重庆计划新增多少个托位？", [])          # jieba: 个托位
+    assert "托位" in q.focus and "托位" in {t.text for t in q.terms}

@@ -77,3 +77,26 @@ def test_rule_based_followups(fake_pipeline):
     assert rewrite_followup("那綦江呢？", [], al) is None
     a = fake_pipeline.ask("那綦江呢？", h)
     assert a.rewritten_query and a.citations[0].doc_id == "qijiang-15th-five-year-plan"
+
+
+def test_a_shortened_document_name_names_the_one_title_it_fits():
+    from rag.retrieve import TitleAbbreviations
+
+    ab = TitleAbbreviations({"plan": "重庆市国民经济和社会发展第十五个五年规划纲要",
+                             "qj": "重庆市綦江区国民经济和社会发展第十五个五年规划纲要",
+                             "act": "重庆市推动成渝地区双城经济圈建设行动方案（2023—2027年）"}, common=["重庆市"])
+    assert ab.find("成渝双圈方案里的“四千行动”指啥？") == {"act": 0}
+    assert ab.find("我看双城经济圈行动方案说") == {"act": 2}
+    assert ab.find("綦江十五五规划纲要") == {"qj": 0}        # 綦 fits 綦江's title only
+    assert ab.find("十五五规划的目标") == {}                 # fits both outlines
+    assert ab.find("重庆市的方案") == {} and ab.find("重庆市方案") == {}   # the home region's name alone
+    assert ab.find("双圈方案") == {}                         # two characters are too few
+    with pytest.raises(ValueError):
+        TitleAbbreviations({}, min_chars=1)
+
+
+def test_a_shortened_document_name_is_a_named_document(fake_pipeline):
+    r = fake_pipeline.retriever
+    assert r.named_docs("成渝双圈方案里的“四千行动”指啥？") == ["chengyu-twin-city-action-plan-2023-2027"]
+    q = fake_pipeline.answerer.analyze("成渝双圈方案里的“四千行动”指啥？", [])
+    assert q.subject.docs == ("chengyu-twin-city-action-plan-2023-2027",)

@@ -49,6 +49,27 @@ FEATURES = ("coverage", "coverage_any", "supported", "supported_share", "missing
             "head_term", "slot_number", "slot_list", "slot_why_how", "slot_definition", "slot_entity", "focus", "asks")
 
 
+MEASURE_END = re.compile(r".(?:率|指数|系数|强度|密度)$")   # a measured quantity's name ends so (城镇化率)
+# an organisation asked for by its kind (哪家医院, 哪所高校, 高校是哪一所) -> the endings of such names
+KIND_SUFFIX = {"医院": "医院|保健院|卫生院", "高校": "大学|学院|学校", "大学": "大学|学院", "学校": "学校|学院|大学|中学|小学",
+               "学院": "学院|大学", "银行": "银行", "企业": "公司|集团|企业", "公司": "公司|集团", "集团": "集团|公司",
+               "科室": "科", "机构": "中心|办公室|委员会|机构|局|所", "单位": "中心|办公室|委员会|单位|局"}
+KIND_ASKED = re.compile(r"(?:哪|什么)(?:一|几)?(?:家|所|个|些)?(" + "|".join(KIND_SUFFIX) + r")(?=[？?，,。的]|$|来|建|投|牵|共|合|作为|把|要|去|在|负责|承|的)"
+                        r"|(" + "|".join(KIND_SUFFIX) + r")(?:是|为)?哪(?:一|几)?(?:家|所|个)")
+
+
+def asked_kind(question: str) -> str | None:
+    """The endings of the names a question asks for by their kind (哪家医院牵头 -> 医院|保健院|卫生院), or None."""
+    m = KIND_ASKED.search(question)
+    return KIND_SUFFIX[m.group(1) or m.group(2)] if m else None
+
+
+TARGET_LABEL = re.compile(r"目标|预期|预计|规划|计划")     # a 专栏 column of targets (2030年目标) or estimates
+
+# what comes before the kind a question asks for: 哪六个区, 哪几项, 多少个
+ASKED_KIND = re.compile(r"(?:哪|几|多少)[一二三四五六七八九十两\d]*[个项类种条座所家张块]?$")
+ASKS_AFTER = re.compile(r"(?:具体)?(?:有|是|为)?(?:哪|什么|啥|几|多少)")     # … and what comes just before it
+
 # segment ends: a value is stated between two of these (a 、 list stays whole)
 SEG_END = re.compile(r"[，,；;。！!？?]")
 
@@ -79,6 +100,8 @@ class EvidenceConfig:
     place_lists: bool = True       # 哪些区县 needs places named
     per_unit: bool = True          # 人均地区生产总值 is not answered by 地区生产总值's figure
     unknown_focus: bool = True     # 时速 no document uses: no figure of the documents is the asked one
+    subject_tiers: bool = True     # clauses of the named / the place's own document rank before the others
+    named_kinds: bool = True       # 哪家医院 / 哪所高校 needs a hospital's / college's name the question lacks
     same_segment: bool = True      # a figure before the topic word counts only within its segment (…托位数达4.52个，
                                    # 人均预期寿命稳步提高: 4.52 and 3岁 are not the life expectancy)
 
@@ -159,6 +182,7 @@ DEFINIENDUM_IDF = 5.0     # a definition question's rare focus word (两久: 6.8
 PER_UNIT = re.compile(r"人均|户均|亩均|地均|每(?:万|千|百|十万)?(?:人|户|亩|平方公里)(?:口)?|每万人口|每千人口")
 MEASURE_NOUN = re.compile(r"[速率量价费额数度]$")
 COUNT_ITEM = re.compile(r"(?:\d+(?:\.\d+)?|(?<![\u4e00-\u9fff])[一二两三四五六七八九十百千]+)\s*(?:个|家|所|项|条|座|批|处|万|亿)")
+NAMED_GROUP = re.compile(r"([一二三四五六七八九十两]+大)[\u4e00-\u9fff]{2}")    # 八大工程, 五大名片: a group by its size
 COUNTED_SET = re.compile(r"(?<![\d.])\d+\s*[件项个对所条家座类](?![\d%])")    # 15件, 500项: a set counted in the question
 CLAUSE_END = re.compile(r"[，,；;。：:、]")
 VAGUE_ONE = re.compile(r"批|些|系列|流|号|体|道|线|带|站|级|类|种|方面|部分|项项|点")
@@ -399,6 +423,11 @@ class EvidenceVerifier:
         aspect = self.aspect_of(u)
         if tf.aspect and tf.aspect not in aspect:
             return False
+        if (tf.aspect == "target" and u.hit.kind == "table_row" and "目标" in q.normalized
+                and self._base_year_column(tf.years, u, scope)):
+            return False                  # (only for a target the question asks in so many words: its 要, 预期寿命
+                                          # and a follow-up's rewrite say target for 10 dev/hold-out items that
+                                          # the base year's value answers)
         years = tf.years
         if scope is not None and u.hit.doc_id in q.compared_docs:
             # "2024年计划目标和行动方案的2027年目标": the 2027 is the other side's; a side is held only to years it covers
@@ -408,6 +437,16 @@ class EvidenceVerifier:
         if tf.period and not tf.years and not self._period_ok(tf.period, u, text_years | head_years, scope, aspect, tf.aspect):
             return False
         return True
+
+    @staticmethod
+    def _base_year_column(years: Sequence[int], u: Unit, scope: DocScope | None) -> bool:
+        """A 专栏 row answers a target question for an asked year only from a target column: a plan's column for
+        a year before its period ("2025年：5.3" in the 2026-2030 outline) is the base year's value, not a target."""
+        if not years or scope is None or not scope.start:
+            return False
+        cells = [normalize(c).partition(":") for c in u.text.split("｜")[1:]]
+        asked = [lb + v for lb, _, v in cells if any(str(y) in lb for y in years)]     # 2025年：预计2.65 is an estimate
+        return bool(asked) and all(y < scope.start for y in years) and not any(TARGET_LABEL.search(c) for c in asked)
 
     def fits_document(self, q: Question, doc_id: str) -> bool:
         """Could the document state the asked year/aspect at all (its plan year, review year, period end)? The
@@ -547,6 +586,11 @@ class EvidenceVerifier:
         things = [x for x in terms if not self.is_verb(x.text)]
         if things and not any(x.text in y.text or y.text in x.text for x in things for y in held):
             return 0.0
+        # a rate, index or total asked for (居民消费率, 本科录取率) is that measure of that thing: a clause needs
+        # the measure word with the character before it (费率, 取率), not only the thing (居民消费价格上涨2%)
+        measured = [m.group() for x in terms if len(x.text) >= 3 and (m := MEASURE_END.search(x.text))]
+        if measured and not any(m in t for m in measured):
+            return 0.0
         return sum(x.weight for x in held) / total
 
     def is_verb(self, word: str) -> bool:
@@ -628,6 +672,11 @@ class EvidenceVerifier:
                 return None
             return [sp for p in near for sp in (self.place_spans(q, t, p) if p in self.gaz.regions else
                                                 [m.span() for m in re.finditer(re.escape(p), t)])]
+        if self.config.named_kinds and q.slot in (Slot.LIST, Slot.ENTITY) and (kind := asked_kind(q.normalized)):
+            names = self._names_of_kind(q, t, kind)
+            if not names:
+                return None                       # 由哪家企业建设: the clause names no enterprise (the project only)
+            return names
         if q.slot is Slot.NUMBER:
             if self.focus_cover(q, u.text + " " + (u.headings if u.hit.kind == "table_row" else "")) < self.config.min_focus:
                 return None                       # numbers, but not of what is counted (公租房 for 保障性租赁住房)
@@ -692,6 +741,9 @@ class EvidenceVerifier:
             spans = self._topic_spans(q, t)
             if q.known_terms and not spans:
                 return None
+            group = NAMED_GROUP.search(q.normalized)
+            if group and group.group(1) not in t:
+                return None                       # 八大工程是哪八项: a list that does not say 八大 lists other things
             anchors = self._anchor_spans(q, t) or spans
             # "那15件具体是哪些？": where the clause states the count the question quotes, the members are listed
             # by that phrase and are not the sentence that states it (…；滚动实施15件重点民生实事；… lists no 实事)
@@ -718,6 +770,24 @@ class EvidenceVerifier:
             ok = bool(named) and any(has(t, f) for x in named for f in x.forms)   # 两久项目指啥: “两久”项目…
             return [] if ok else None
         return []
+
+    def _names_of_kind(self, q: Question, t: str, suffix: str) -> list[tuple[int, int]]:
+        """Spans of names of the asked kind (…医院, …学院, …公司) in ``t`` that the question does not hold itself
+        (重庆人工智能学院 is what is asked about, not its answer), in a segment with a word of the topic."""
+        spans = self._topic_spans(q, t)
+        seg_of = self._segment_of(t)
+        asked = normalize(q.normalized)
+        out = []
+        for m in re.finditer(rf"[\u4e00-\u9fff]*?(?:{suffix})", t):
+            a, b = m.span()
+            tail = t[max(a, b - 4):b]
+            if tail in asked or len(t[a:b]) < 3 or re.search(r"\d\s*$", t[max(0, a - 3):a]):
+                continue                          # the asked thing (重点专科, 本科高校), a bare kind word, or a
+                                                  # counted kind (10个智能工厂) -- not a name
+            if spans and not any(seg_of(x) == seg_of(a) or seg_of(x) == seg_of(b - 1) for x, _ in spans):
+                continue
+            out.append((a, b))
+        return out
 
     def _focus_unknown(self, q: Question) -> bool:
         """The word right at the question word (Question.focus[0], what is counted) is a real word no document uses
@@ -845,6 +915,8 @@ class EvidenceVerifier:
                        + (cfg.glossary_bonus if u.hit.kind == "glossary" and self._explains(q, u) else 0.0)
                        + (cfg.home_bonus if c.subject_via == "home" and self._region(u) == self.home else 0.0))
         checks.sort(key=lambda c: -c.unit.score)
+        if cfg.subject_tiers:
+            checks = self.by_tier(q, checks)
         supported = tuple(c for c in checks if c.supported)
         near = tuple(c for c in checks if not c.supported and c.coverage >= cfg.min_topic)
         reason = None
@@ -856,6 +928,51 @@ class EvidenceVerifier:
             else:
                 reason = "topic"
         return Verdict(supported, near, reason, missing, self.features(q, checks, supported, missing, dense))
+
+    def by_tier(self, q: Question, checks: list[Check]) -> list[Check]:
+        """``checks`` (best score first) with the supported clauses of tier-2 documents first -- unless the best
+        lower-tier clause holds a word of the question that none of them holds (赶水镇, 綦河, “一心三副” are 綦江's
+        things: a question naming them is about 綦江 though it names no place). The kind a question asks for (哪六个区)
+        and the verb that asks for it (包括哪几个方面) are no such words: they frame the answer, not the topic."""
+        tiers = [self.tier(q, c) for c in checks]
+        top = [c for c, t in zip(checks, tiers) if t == 2 and c.supported]
+        low = next((c for c, t in zip(checks, tiers) if t < 2 and c.supported), None)
+        if not top or low is None or low.unit.score <= top[0].unit.score:
+            return checks
+        text = normalize(low.unit.text + " " + low.unit.headings)
+        tops = [normalize(c.unit.text + " " + c.unit.headings) for c in top[:self.config.max_units]]
+        for t in q.known_terms:
+            if self._asked_kind(q, t.text):
+                continue
+            held = [f for f in t.forms if has(text, f)]
+            if held and not any(has(x, f) for x in tops for f in t.forms):
+                return checks
+        order = {id(c): (0 if t == 2 else 1) for c, t in zip(checks, tiers)}
+        return sorted(checks, key=lambda c: order[id(c)])      # stable: by score within a tier
+
+    @staticmethod
+    def _asked_kind(q: Question, word: str) -> bool:
+        """``word`` frames the ask (哪六个区, 包括哪几个方面): it says what kind of answer, not what about."""
+        at = q.normalized.find(word)
+        return at >= 0 and (bool(ASKED_KIND.search(q.normalized[:at]))
+                            or bool(ASKS_AFTER.match(q.normalized, at + len(word))))
+
+    def tier(self, q: Question, c: Check) -> int:
+        """How directly the clause is about the question's subject: 2 its document is the one named or the place's
+        own (no place asked: the home region's own), or it is a glossary entry for a definition question; 1 its
+        document only mentions the place, is a district's inside the home region for a question that names no
+        place, or is another document than the one named; 0 not about it. ``by_tier`` puts tier 2 first, whatever
+        the overlap: a bonus cannot say it (綦江's glossary entry for “六区一高地” quotes the question's 六个区 and
+        outscored the city outline's own entry by 0.5)."""
+        via = c.subject_via
+        if via == "named" or (via == "region" and not (q.subject.docs and not q.subject.places)):
+            return 2
+        if via == "region" and c.unit.hit.kind == "glossary" and q.slot is Slot.DEFINITION:
+            return 2        # a glossary explains what the named document uses (“141”: 2024年计划里说…，指的啥？);
+                            # for a list (包括哪几个方面) the named document's own items come first
+        if via == "home":
+            return 2 if not self.home or self._region(c.unit) == self.home else 1
+        return 1 if via else 0
 
     @staticmethod
     def _explains(q: Question, u: Unit) -> bool:

@@ -185,6 +185,9 @@ def without_difference(text: str) -> str:
     return DIFFERENCE.sub(lambda m: f" {m.group('base') or m.group('base2') or ''} ", text)
 
 
+CLASSIFIERS = set("个项所家座条张件位名台辆处批种类")
+MEASURE_ASKED = re.compile(r"率|指数|系数|强度|密度|规模|总量|产值|产量|收入|人数|数量")
+
 COMPARE = re.compile(r"分别|各是|各为|各自|相比|比较|对比|比起来|差多少|差距|高多少|低多少|还是|和.{0,16}(?:比|相比|目标|分别)")
 
 
@@ -193,7 +196,7 @@ class QuestionAnalyzer:
                  thesaurus, speller: Speller | None, doc_aliases: dict[str, list[str]], home_region: str = "",
                  glossary_keys: Sequence[str] = (), this_year: int | None = None, title_words: Sequence[str] = (),
                  weak_aliases: dict[str, list[str]] | None = None, outlines: Sequence[str] = (),
-                 regions: dict[str, str] | None = None):
+                 regions: dict[str, str] | None = None, abbreviations=None):
         if home_region and home_region not in gazetteer.regions:
             raise ValueError(f"home_region {home_region!r} is not a region of the gazetteer")
         self.rules, self.lexicon, self.stats = rules, lexicon, stats
@@ -202,6 +205,7 @@ class QuestionAnalyzer:
         self.weak_aliases = weak_aliases or {}     # names of the city outline that count only beside another document
         self.outlines = set(outlines)              # documents that are a 规划纲要 (whose 纲要 a question may mean)
         self.regions = regions or {}               # document -> the region it is about (its scope)
+        self.abbreviations = abbreviations         # shortened names of documents (retrieve.TitleAbbreviations)
         self.home = home_region
         self.glossary_keys = set(glossary_keys)
         self.this_year = this_year or __import__("datetime").date.today().year
@@ -337,6 +341,8 @@ class QuestionAnalyzer:
         for d, names in self.aliases.items():
             if at := [f.find(n) for n in names for f in forms if n in f]:
                 first[d] = min(at)
+        for d, at in (self.abbreviations.find(t) if self.abbreviations else {}).items():
+            first.setdefault(d, at)                  # 成渝双圈方案
         # the city-wide outline is named by 重庆市/全市 only beside another named document or place ("重庆市和綦江区
         # 分别…", "行动方案和重庆“十五五”规划纲要分别…"): alone, those words are the subject, not a document
         outline_asked = "纲要" in t and not set(first) & self.outlines      # 行动方案和“十五五”规划纲要分别…
@@ -384,7 +390,10 @@ class QuestionAnalyzer:
             return ()
         titles = self.title_words
         known = {t.text for t in terms if t.text not in titles}     # not the words of a document's name (双城经济圈)
-        pieces = re.split(r"[，,。；;？?！!：:]", clause[:m.start()])
+        # a measure word the question word's pattern took (居民消费率是多少: 率是多少) ends the noun phrase asked
+        # about: without it 居民消费 is the focus and 居民消费价格上涨2% its figure
+        measure = MEASURE_ASKED.match(clause, m.start())
+        pieces = re.split(r"[，,。；;？?！!：:]", clause[:m.start()] + (measure.group() if measure else ""))
         after = re.split(r"[，,。；;？?！!：:]", clause[m.end():])[0]
         out: list[str] = []
         for before in reversed(pieces[-2:]):   # the clause of the question word; else the one before it
@@ -398,6 +407,8 @@ class QuestionAnalyzer:
             if out:
                 break
         for tok in self.lexicon.tokens(after)[:4]:
+            if tok[:1] in CLASSIFIERS and tok[1:] in known:
+                tok = tok[1:]                # 多少个托位 (个托位)
             if tok in known and tok not in out:
                 out.append(tok)
         if out and context:
@@ -498,6 +509,8 @@ class QuestionAnalyzer:
             return ""
         if len(tok) >= 2 and not self._known(tok) and r.modal_prefix.match(tok):
             return self._content(tok[1:])
+        if len(tok) >= 3 and tok[0] in CLASSIFIERS and not self._known(tok) and self._known(tok[1:]):
+            return tok[1:]                    # 多少个托位: jieba glues the classifier to the noun (个托位)
         return tok
 
     def _alternatives(self, tok: str) -> tuple[str, ...]:
