@@ -361,3 +361,14 @@ def test_the_measure_the_question_word_took_and_a_glued_classifier_stay_in_the_f
     assert "居民消费率" in q.focus
     q = qa.run("2025年重庆计划新增多少个托位？", [])          # jieba: 个托位
     assert "托位" in q.focus and "托位" in {t.text for t in q.terms}
+
+
+def test_a_plan_period_s_guihua_names_that_period_s_outline_only(fake_pipeline):
+    qa = fake_pipeline.answerer.analyzer
+    assert qa.run("重庆“十五五”规划里城镇化率目标是多少？", []).subject.docs == ("chongqing-15th-five-year-plan",)
+    assert qa.run("綦江“十五五”规划的城镇化率目标是多少？", []).subject.docs == ("qijiang-15th-five-year-plan",)
+    q = qa.run("行动方案对2027年高速公路通车里程的目标与“十五五”规划对2030年的目标分别是多少？", [])
+    assert q.subject.docs == ("chengyu-twin-city-action-plan-2023-2027", "chongqing-15th-five-year-plan")
+    assert qa.run("“十四五”规划纲要的城镇化率目标是多少？", []).subject.docs == ()     # another period's outline
+    assert qa.run("“十五五”规划期间要建多少公里高铁？", []).subject.docs == ()        # 规划期间: a time, no document
+

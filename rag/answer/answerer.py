@@ -62,7 +62,8 @@ class Answerer:
             glossary_keys=[k for e in index.glossary for k in e.keys],
             title_words=[w for t in retriever.titles.values() for w in index.lexicon.tokens(t) if len(w) >= 2],
             weak_aliases=retriever.weak, outlines=[d for d, t in retriever.titles.items() if "规划纲要" in t],
-            regions={d: sc.region for d, sc in retriever.scopes.items()}, abbreviations=retriever.abbreviations)
+            regions={d: sc.region for d, sc in retriever.scopes.items()}, abbreviations=retriever.abbreviations,
+            outline_periods={d: (sc.start, sc.end) for d, sc in retriever.scopes.items() if sc.start and sc.end})
         self.verifier = verifier or EvidenceVerifier(config, index.chunks, retriever.scopes, gaz, self.home, index.lexicon)
         self.decider = decider or Decider(_decision_model())
         self.ranker = make_ranker(settings.fusion, index.chunks, self.verifier, self.home)

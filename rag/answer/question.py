@@ -185,6 +185,7 @@ def without_difference(text: str) -> str:
     return DIFFERENCE.sub(lambda m: f" {m.group('base') or m.group('base2') or ''} ", text)
 
 
+PERIOD_PLAN = re.compile(r"十[一二三四五六七八九]五[”」』\"]?(?:时期|期间)?的?规划(?!期)")   # “十五五”规划
 CLASSIFIERS = set("个项所家座条张件位名台辆处批种类")
 MEASURE_ASKED = re.compile(r"率|指数|系数|强度|密度|规模|总量|产值|产量|收入|人数|数量")
 
@@ -196,7 +197,8 @@ class QuestionAnalyzer:
                  thesaurus, speller: Speller | None, doc_aliases: dict[str, list[str]], home_region: str = "",
                  glossary_keys: Sequence[str] = (), this_year: int | None = None, title_words: Sequence[str] = (),
                  weak_aliases: dict[str, list[str]] | None = None, outlines: Sequence[str] = (),
-                 regions: dict[str, str] | None = None, abbreviations=None):
+                 regions: dict[str, str] | None = None, abbreviations=None,
+                 outline_periods: dict[str, tuple[int, int]] | None = None):
         if home_region and home_region not in gazetteer.regions:
             raise ValueError(f"home_region {home_region!r} is not a region of the gazetteer")
         self.rules, self.lexicon, self.stats = rules, lexicon, stats
@@ -206,6 +208,7 @@ class QuestionAnalyzer:
         self.outlines = set(outlines)              # documents that are a 规划纲要 (whose 纲要 a question may mean)
         self.regions = regions or {}               # document -> the region it is about (its scope)
         self.abbreviations = abbreviations         # shortened names of documents (retrieve.TitleAbbreviations)
+        self.outline_periods = outline_periods or {}   # an outline -> its plan period (2026, 2030)
         self.home = home_region
         self.glossary_keys = set(glossary_keys)
         self.this_year = this_year or __import__("datetime").date.today().year
@@ -345,18 +348,23 @@ class QuestionAnalyzer:
             first.setdefault(d, at)                  # 成渝双圈方案
         # the city-wide outline is named by 重庆市/全市 only beside another named document or place ("重庆市和綦江区
         # 分别…", "行动方案和重庆“十五五”规划纲要分别…"): alone, those words are the subject, not a document
-        outline_asked = "纲要" in t and not set(first) & self.outlines      # 行动方案和“十五五”规划纲要分别…
+        # "纲要", or a plan period's 规划 ("十五五"规划): the outline of the place asked about (or of the home region)
+        outline_word = "纲要" in t or bool(PERIOD_PLAN.search(t))
+        outline_asked = outline_word and not set(first) & self.outlines      # 行动方案和“十五五”规划纲要分别…
         if first and COMPARE.search(t) and (len(places) >= 2 or outline_asked):
             for d, names in self.weak_aliases.items():
                 hit = [t.find(n) for n in (*names, *(["纲要"] if outline_asked else [])) if n in t]
                 if d not in first and hit:
                     first[d] = min(hit)
-        if "纲要" in t and not set(first) & self.outlines:
+        if outline_word and not set(first) & self.outlines:
             # "「十五五」规划纲要2030年的目标" names the outline of the place asked about (or of the home region)
             where = set(places) or {self.home}
             own = [d for d in self.outlines if self.regions.get(d) in where]
+            if (m := self.rules.fyp.search(t)) and (n := cn_number(m.group(1))) and n >= 3:
+                # “十四五”规划纲要 is not the 2026-2030 outline: a period said must be the outline's own
+                own = [d for d in own if self.outline_periods.get(d, five_year_plan_years(n)) == five_year_plan_years(n)]
             if len(own) == 1:
-                first[own[0]] = t.find("纲要")
+                first[own[0]] = t.find("纲要") if "纲要" in t else PERIOD_PLAN.search(t).start()
         docs = sorted(first, key=first.get)          # in the order the question names them
         return Subject(places=tuple(places), docs=tuple(docs), home="" if places else self.home)
 
