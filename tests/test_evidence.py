@@ -511,3 +511,9 @@ def test_a_group_named_by_its_size_is_listed_where_its_size_is_said(verifier, qa
     assert not check(verifier, qa, q, hit("cq-2024", "推进国家中医药传承创新中心、国家中西医协同“旗舰”医院建设。")).slot
     q = "打造国际消费目的地要做靓的五大城市名片是什么？"
     assert check(verifier, qa, q, hit("cq-2024", "做靓“重庆山水、重庆时尚、重庆美食、重庆夜景、重庆康养”五大名片。")).slot
+
+
+def test_a_list_is_tied_to_the_word_at_the_question_word_too(verifier, qa):
+    h = hit("qj-plan", "深入推进农村人居环境综合治理改革，优化责任区域，整合职能职责，重点解决农村改厕、生活污水治理、"
+                       "垃圾处理、散埋乱葬等问题。")
+    assert check(verifier, qa, "綦江农村人居环境综合治理改革重点要解决哪些问题？", h).slot

@@ -745,6 +745,10 @@ class EvidenceVerifier:
             if group and group.group(1) not in t:
                 return None                       # 八大工程是哪八项: a list that does not say 八大 lists other things
             anchors = self._anchor_spans(q, t) or spans
+            # the word right at the question word (要解决哪些问题: 解决) says what is listed as well as the rarest
+            # one does: …综合治理改革，优化…，整合…，重点解决农村改厕、生活污水治理、垃圾处理…等问题
+            if anchors and q.focus and (at := [m.span() for m in occurrences(q.focus[0], t)]):
+                anchors = anchors + at
             # "那15件具体是哪些？": where the clause states the count the question quotes, the members are listed
             # by that phrase and are not the sentence that states it (…；滚动实施15件重点民生实事；… lists no 实事)
             counts = [m for c in COUNTED_SET.finditer(q.normalized) for m in re.finditer(re.escape(c.group(0)), t)]
