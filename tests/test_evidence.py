@@ -517,3 +517,12 @@ def test_a_list_is_tied_to_the_word_at_the_question_word_too(verifier, qa):
     h = hit("qj-plan", "深入推进农村人居环境综合治理改革，优化责任区域，整合职能职责，重点解决农村改厕、生活污水治理、"
                        "垃圾处理、散埋乱葬等问题。")
     assert check(verifier, qa, "綦江农村人居环境综合治理改革重点要解决哪些问题？", h).slot
+
+
+def test_a_comparison_of_a_year_and_a_period_is_met_by_either(verifier, qa):
+    review = hit("cq-plan", "政务服务“一网通办”率达85%。", headings=("第一章 “十四五”时期发展成就",))
+    assert check(verifier, qa, "2024年及“十四五”时期，重庆政务服务“一网通办”率分别达到多少？", review).time
+    assert not check(verifier, qa, "2024年重庆政务服务“一网通办”率达到多少？", review).time
+    # a year and a period not set side by side: the year holds (“十五五”规划纲要里，2025年…的实际值)
+    target = hit("cq-plan", "人均预期寿命达到80.5岁。")
+    assert not check(verifier, qa, "“十五五”规划纲要里，2025年重庆全市人均预期寿命的实际值是多少岁？", target).time

@@ -64,6 +64,9 @@ def asked_kind(question: str) -> str | None:
     return KIND_SUFFIX[m.group(1) or m.group(2)] if m else None
 
 
+# a year and a plan period asked side by side (2024年及“十四五”时期, “十四五”时期和2025年)
+YEAR_AND_PERIOD = re.compile(r"(?:19|20)\d{2}\s*年?[）)]?(?:及|和|与|、|以及)[“\"「]?十[一二三四五六七八九]五|"
+                             r"十[一二三四五六七八九]五[”\"」]?(?:时期|期间)?(?:末)?(?:及|和|与|、|以及)\s*(?:19|20)\d{2}")
 TARGET_LABEL = re.compile(r"目标|预期|预计|规划|计划")     # a 专栏 column of targets (2030年目标) or estimates
 
 # what comes before the kind a question asks for: 哪六个区, 哪几项, 多少个
@@ -432,6 +435,10 @@ class EvidenceVerifier:
         if scope is not None and u.hit.doc_id in q.compared_docs:
             # "2024年计划目标和行动方案的2027年目标": the 2027 is the other side's; a side is held only to years it covers
             years = tuple(y for y in years if scope.covers(y))
+        if years and tf.period and YEAR_AND_PERIOD.search(q.normalized):
+            # "2024年及“十四五”时期…分别达到多少": two time frames compared, a clause is in one of them
+            return (any(self._year_ok(y, text_years, head_years, scope, aspect) for y in years)
+                    or self._period_ok(tf.period, u, text_years | head_years, scope, aspect, tf.aspect))
         if years and not any(self._year_ok(y, text_years, head_years, scope, aspect) for y in years):
             return False                  # (a question about two years is answered clause by clause)
         if tf.period and not tf.years and not self._period_ok(tf.period, u, text_years | head_years, scope, aspect, tf.aspect):
