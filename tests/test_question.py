@@ -372,3 +372,10 @@ def test_a_plan_period_s_guihua_names_that_period_s_outline_only(fake_pipeline):
     assert qa.run("“十四五”规划纲要的城镇化率目标是多少？", []).subject.docs == ()     # another period's outline
     assert qa.run("“十五五”规划期间要建多少公里高铁？", []).subject.docs == ()        # 规划期间: a time, no document
 
+
+
+def test_how_each_side_arranges_it_is_a_how_question_not_a_list(fake_pipeline):
+    qa = fake_pipeline.answerer.analyzer
+    from rag.answer.question import Slot
+    assert qa.run("渝黔背靠背联网工程在綦江区规划和重庆市“十五五”规划中分别是如何安排的？", []).slot is Slot.WHY_HOW
+    assert qa.run("“六江”分别是哪六条江？", []).slot is Slot.LIST
