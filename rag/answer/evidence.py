@@ -54,7 +54,7 @@ MEASURE_END = re.compile(r".(?:率|指数|系数|强度|密度)$")   # a measure
 KIND_SUFFIX = {"医院": "医院|保健院|卫生院", "高校": "大学|学院|学校", "大学": "大学|学院", "学校": "学校|学院|大学|中学|小学",
                "学院": "学院|大学", "银行": "银行", "企业": "公司|集团|企业", "公司": "公司|集团", "集团": "集团|公司",
                "科室": "科", "机构": "中心|办公室|委员会|机构|局|所", "单位": "中心|办公室|委员会|单位|局"}
-KIND_ASKED = re.compile(r"(?:哪|什么)(?:一|几)?(?:家|所|个|些)?(" + "|".join(KIND_SUFFIX) + r")(?=[？?，,。的]|$|来|建|投|牵|共|合|作为|把|要|去|在|负责|承|的)"
+KIND_ASKED = re.compile(r"(?:哪|什么)(?:一|几)?(?:家|所|个|些)?(" + "|".join(KIND_SUFFIX) + r")(?=[？?，,。的]|$|来|建|投|牵|共|合|作为|把|要|去|在|负责|承)"
                         r"|(" + "|".join(KIND_SUFFIX) + r")(?:是|为)?哪(?:一|几)?(?:家|所|个)")
 
 
@@ -593,7 +593,7 @@ class EvidenceVerifier:
         things = [x for x in terms if not self.is_verb(x.text)]
         if things and not any(x.text in y.text or y.text in x.text for x in things for y in held):
             return 0.0
-        # a rate, index or total asked for (居民消费率, 本科录取率) is that measure of that thing: a clause needs
+        # a rate or index asked for (居民消费率, 本科录取率) is that measure of that thing: a clause needs
         # the measure word with the character before it (费率, 取率), not only the thing (居民消费价格上涨2%)
         measured = [m.group() for x in terms if len(x.text) >= 3 and (m := MEASURE_END.search(x.text))]
         if measured and not any(m in t for m in measured):
