@@ -18,7 +18,7 @@ from .run import run
 
 HERE = Path(__file__).resolve().parent
 SWITCHES = ("check_subject", "check_time", "check_slot", "counted_noun", "other_kind", "given_numbers", "place_lists",
-            "per_unit", "unknown_focus", "same_segment")
+            "per_unit", "unknown_focus", "same_segment", "subject_tiers", "named_kinds")
 
 
 def variants():
