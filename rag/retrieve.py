@@ -73,12 +73,12 @@ class TitleAbbreviations:
             raise ValueError("min_chars must be >= 2")
         self.min_chars = min_chars
         self.common = set("".join(common))
-        self.heads: list[tuple[str, str, str]] = []              # (kind, document, its title before the kind)
+        self.heads: list[tuple[str, str]] = []                   # (document, its title before a kind word)
         self.by_char: dict[tuple[str, str], set[int]] = {}      # (kind, character) -> heads holding it
         for d, t in titles.items():
             t = normalize(t)
             for m in DOC_KIND.finditer(t):
-                self.heads.append((m.group(), d, t[:m.start()]))
+                self.heads.append((d, t[:m.start()]))
                 for ch in set(t[:m.start()]):
                     self.by_char.setdefault((m.group(), ch), set()).add(len(self.heads) - 1)
 
@@ -105,7 +105,7 @@ class TitleAbbreviations:
             if len(cands) > MAX_ABBREVIATION_CANDIDATES:
                 continue
             found = {}
-            for d, head in (self.heads[i][1:] for i in sorted(cands)):
+            for d, head in (self.heads[i] for i in sorted(cands)):
                 n = 0
                 while n < len(before) and self._in_order(before[len(before) - n - 1:], head):
                     n += 1

@@ -58,7 +58,12 @@ KIND_ASKED = re.compile(r"(?:哪|什么)(?:一|几)?(?:家|所|个|些)?(" + "|"
                         r"|(" + "|".join(KIND_SUFFIX) + r")(?:是|为)?哪(?:一|几)?(?:家|所|个)")
 
 
-def asked_kind(question: str) -> str | None:
+def row_columns(row: str) -> list[tuple[str, str]]:
+    """A 专栏 row's columns after the indicator, each (label, value), normalised: "2025年：73.02" -> ("2025年", "73.02")."""
+    return [(label, value) for label, _, value in (normalize(c).partition(":") for c in row.split("｜")[1:])]
+
+
+def organisation_asked(question: str) -> str | None:
     """The endings of the names a question asks for by their kind (哪家医院牵头 -> 医院|保健院|卫生院), or None."""
     m = KIND_ASKED.search(question)
     return KIND_SUFFIX[m.group(1) or m.group(2)] if m else None
@@ -70,8 +75,8 @@ YEAR_AND_PERIOD = re.compile(r"(?:19|20)\d{2}\s*年?[）)]?(?:及|和|与|、|�
 TARGET_LABEL = re.compile(r"目标|预期|预计|规划|计划")     # a 专栏 column of targets (2030年目标) or estimates
 
 # what comes before the kind a question asks for: 哪六个区, 哪几项, 多少个
-ASKED_KIND = re.compile(r"(?:哪|几|多少)[一二三四五六七八九十两\d]*[个项类种条座所家张块]?$")
-ASKS_AFTER = re.compile(r"(?:具体)?(?:有|是|为)?(?:哪|什么|啥|几|多少)")     # … and what comes just before it
+BEFORE_ASKED_KIND = re.compile(r"(?:哪|几|多少)[一二三四五六七八九十两\d]*[个项类种条座所家张块]?$")
+ASKING_AFTER = re.compile(r"(?:具体)?(?:有|是|为)?(?:哪|什么|啥|几|多少)")     # … and what comes just before it
 
 # segment ends: a value is stated between two of these (a 、 list stays whole)
 SEG_END = re.compile(r"[，,；;。！!？?]")
@@ -451,8 +456,7 @@ class EvidenceVerifier:
         a year before its period ("2025年：5.3" in the 2026-2030 outline) is the base year's value, not a target."""
         if not years or scope is None or not scope.start:
             return False
-        cells = [normalize(c).partition(":") for c in u.text.split("｜")[1:]]
-        asked = [lb + v for lb, _, v in cells if any(str(y) in lb for y in years)]     # 2025年：预计2.65 is an estimate
+        asked = [lb + v for lb, v in row_columns(u.text) if any(str(y) in lb for y in years)]   # 预计2.65: an estimate
         return bool(asked) and all(y < scope.start for y in years) and not any(TARGET_LABEL.search(c) for c in asked)
 
     def fits_document(self, q: Question, doc_id: str) -> bool:
@@ -679,7 +683,7 @@ class EvidenceVerifier:
                 return None
             return [sp for p in near for sp in (self.place_spans(q, t, p) if p in self.gaz.regions else
                                                 [m.span() for m in re.finditer(re.escape(p), t)])]
-        if self.config.named_kinds and q.slot in (Slot.LIST, Slot.ENTITY) and (kind := asked_kind(q.normalized)):
+        if self.config.named_kinds and q.slot in (Slot.LIST, Slot.ENTITY) and (kind := organisation_asked(q.normalized)):
             names = self._names_of_kind(q, t, kind)
             if not names:
                 return None                       # 由哪家企业建设: the clause names no enterprise (the project only)
@@ -881,14 +885,12 @@ class EvidenceVerifier:
     def _row_supplies(self, q: Question, row: str) -> bool:
         """A 专栏 row ("城镇化率（%）｜2025年：73.02｜2030年目标：75左右") supplies a number for the asked year
         (its column holds one, not "—"), in the unit its indicator name gives."""
-        cells = [normalize(c) for c in row.split("｜")]
         t = normalize(row)
-        heads = re.findall(r"[（(]([^）)]{1,8})[）)]", cells[0])    # the last one: 执业（助理）医师数（人）
+        heads = re.findall(r"[（(]([^）)]{1,8})[）)]", normalize(row.split("｜")[0]))   # the last: 执业（助理）医师数（人）
         head_cls = unit_class_of(heads[-1]) if heads else None
         head_mult = heads[-1][:1] if heads else ""
         values = []
-        for cell in cells[1:]:
-            label, _, value = cell.partition(":")
+        for label, value in row_columns(row):
             if q.timeframe.years and YEAR_IN_TEXT.search(label) and not any(str(y) in label for y in q.timeframe.years):
                 continue                     # another year's column
             values.append(value or label)
@@ -953,20 +955,20 @@ class EvidenceVerifier:
         text = normalize(low.unit.text + " " + low.unit.headings)
         tops = [normalize(c.unit.text + " " + c.unit.headings) for c in top[:self.config.max_units]]
         for t in q.known_terms:
-            if self._asked_kind(q, t.text):
+            if self._frames_ask(q, t.text):
                 continue
             held = [f for f in t.forms if has(text, f)]
             if held and not any(has(x, f) for x in tops for f in t.forms):
                 return checks
-        order = {id(c): (0 if t == 2 else 1) for c, t in zip(checks, tiers)}
-        return sorted(checks, key=lambda c: order[id(c)])      # stable: by score within a tier
+        # by score within each group
+        return [c for c, t in zip(checks, tiers) if t == 2] + [c for c, t in zip(checks, tiers) if t != 2]
 
     @staticmethod
-    def _asked_kind(q: Question, word: str) -> bool:
+    def _frames_ask(q: Question, word: str) -> bool:
         """``word`` frames the ask (哪六个区, 包括哪几个方面): it says what kind of answer, not what about."""
         at = q.normalized.find(word)
-        return at >= 0 and (bool(ASKED_KIND.search(q.normalized[:at]))
-                            or bool(ASKS_AFTER.match(q.normalized, at + len(word))))
+        return at >= 0 and (bool(BEFORE_ASKED_KIND.search(q.normalized[:at]))
+                            or bool(ASKING_AFTER.match(q.normalized, at + len(word))))
 
     def tier(self, q: Question, c: Check) -> int:
         """How directly the clause is about the question's subject: 2 its document is the one named or the place's

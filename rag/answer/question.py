@@ -349,7 +349,8 @@ class QuestionAnalyzer:
         # the city-wide outline is named by 重庆市/全市 only beside another named document or place ("重庆市和綦江区
         # 分别…", "行动方案和重庆“十五五”规划纲要分别…"): alone, those words are the subject, not a document
         # "纲要", or a plan period's 规划 ("十五五"规划): the outline of the place asked about (or of the home region)
-        outline_word = "纲要" in t or bool(PERIOD_PLAN.search(t))
+        period_plan = PERIOD_PLAN.search(t)
+        outline_word = "纲要" in t or period_plan is not None
         outline_asked = outline_word and not set(first) & self.outlines      # 行动方案和“十五五”规划纲要分别…
         if first and COMPARE.search(t) and (len(places) >= 2 or outline_asked):
             for d, names in self.weak_aliases.items():
@@ -360,23 +361,26 @@ class QuestionAnalyzer:
             # "「十五五」规划纲要2030年的目标" names the outline of the place asked about (or of the home region)
             where = set(places) or {self.home}
             own = [d for d in self.outlines if self.regions.get(d) in where]
-            if (m := self.rules.fyp.search(t)) and (n := cn_number(m.group(1))) and n >= 3:
+            if period := self.period_named(t):
                 # “十四五”规划纲要 is not the 2026-2030 outline: a period said must be the outline's own
-                own = [d for d in own if self.outline_periods.get(d, five_year_plan_years(n)) == five_year_plan_years(n)]
+                own = [d for d in own if self.outline_periods.get(d, period) == period]
             if len(own) == 1:
-                first[own[0]] = t.find("纲要") if "纲要" in t else PERIOD_PLAN.search(t).start()
+                first[own[0]] = t.find("纲要") if "纲要" in t else period_plan.start()
         docs = sorted(first, key=first.get)          # in the order the question names them
         return Subject(places=tuple(places), docs=tuple(docs), home="" if places else self.home)
 
+    def period_named(self, t: str) -> tuple[int, int] | None:
+        """The five-year plan period ``t`` names (“十四五” -> (2021, 2025)), or None."""
+        if (m := self.rules.fyp.search(t)) and (n := cn_number(m.group(1))) and n >= 3:
+            return five_year_plan_years(n)
+        return None
+
     def timeframe_of(self, t: str) -> TimeFrame:
         years = sorted({int(m.group(1)) for m in YEAR.finditer(t)})
-        period = None
-        if m := self.rules.fyp.search(t):
-            n = cn_number(m.group(1))
-            if n and n >= 3:
-                period = five_year_plan_years(n)
-                if PERIOD_END.match(t[m.end():].lstrip("”」』\"")) and not years:   # 十四五(时期)末: its end year
-                    years, period = [period[1]], None
+        period = self.period_named(t)
+        if period and (m := self.rules.fyp.search(t)):
+            if PERIOD_END.match(t[m.end():].lstrip("”」』\"")) and not years:   # 十四五(时期)末: its end year
+                years, period = [period[1]], None
         toks = set(self.lexicon.tokens(t)) | {w for w, _ in self.lexicon.pos_tokens(t)}
         actual = (bool(self.rules.actual.search(t)) or bool(re.search(r"了[吗嘛没]?[?？!！。]*$", t))   # 建成通车了？: done
                   or any(int(y) < self.this_year for y in re.findall(r"(?:截至|截止|到)((?:19|20)\d{2})\s*年底?", t)))
