@@ -526,3 +526,20 @@ def test_a_comparison_of_a_year_and_a_period_is_met_by_either(verifier, qa):
     # a year and a period not set side by side: the year holds (“十五五”规划纲要里，2025年…的实际值)
     target = hit("cq-plan", "人均预期寿命达到80.5岁。")
     assert not check(verifier, qa, "“十五五”规划纲要里，2025年重庆全市人均预期寿命的实际值是多少岁？", target).time
+
+
+def test_a_figure_is_not_the_asked_one_where_another_clause_names_the_asked_thing_without_one(verifier, qa):
+    # the 2024 plan targets the 数字经济核心产业 figure; the 2025 report's actual 增加值 figure is of 规上工业
+    q = qa.run("2024年数字经济核心产业增加值实际增长了多少？", [])
+    target = hit("cq-2024", "推动产业全面数字化转型，数字经济核心产业增加值增速达到5%以上。")
+    other = hit("cq-2025", "数字经济、汽车、高端装备等产业链集聚专精特新企业75家，规上工业增加值增长18%。", start=5)
+    v = verifier.run(q, [other, target])
+    assert not v.supported and v.reason == "slot"
+    assert {c.unit.hit.doc_id for c in v.near} == {"cq-2024", "cq-2025"}
+    # with no such clause the figure stands (it holds what is counted: 增加值)
+    assert verifier.run(q, [other]).supported
+    # and a clause that holds every focus word is not displaced
+    q = qa.run("2024年规上工业增加值实际增长了多少？", [])
+    assert verifier.run(q, [other, target]).supported[0].unit.hit.doc_id == "cq-2025"
+    verifier.config = replace(verifier.config, better_match=False)
+    assert verifier.run(qa.run("2024年数字经济核心产业增加值实际增长了多少？", []), [other, target]).supported

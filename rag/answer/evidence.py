@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 from ..chunk import split_sentences
@@ -49,6 +49,8 @@ FEATURES = ("coverage", "coverage_any", "supported", "supported_share", "missing
             "head_term", "slot_number", "slot_list", "slot_why_how", "slot_definition", "slot_entity", "focus", "asks")
 
 
+# a focus word this rare (idf) that the number's clause lacks and a clause without the number holds: 核心 2.7, 山羊 5.4
+DISPLACING_WEIGHT = 2.0
 MEASURE_END = re.compile(r".(?:率|指数|系数|强度|密度)$")   # a measured quantity's name ends so (城镇化率)
 # an organisation asked for by its kind (哪家医院, 哪所高校, 高校是哪一所) -> the endings of such names
 KIND_SUFFIX = {"医院": "医院|保健院|卫生院", "高校": "大学|学院|学校", "大学": "大学|学院", "学校": "学校|学院|大学|中学|小学",
@@ -112,6 +114,8 @@ class EvidenceConfig:
     named_kinds: bool = True       # 哪家医院 / 哪所高校 needs a hospital's / college's name the question lacks
     same_segment: bool = True      # a figure before the topic word counts only within its segment (…托位数达4.52个，
                                    # 人均预期寿命稳步提高: 4.52 and 3岁 are not the life expectancy)
+    better_match: bool = True      # a figure is not the asked one when another clause names the asked thing more
+                                   # fully but gives no figure for it (or one for another year)
 
     def __post_init__(self):
         for name in ("min_topic", "keep_ratio", "heading_weight", "everyday_weight", "min_focus"):
@@ -604,6 +608,12 @@ class EvidenceVerifier:
             return 0.0
         return sum(x.weight for x in held) / total
 
+    def is_noun(self, word: str) -> bool:
+        """jieba tags every part of the word a noun, a distinguishing word (新型, 规上) or a dictionary name (x)."""
+        if self.lexicon is None or not hasattr(self.lexicon, "word_tags"):
+            return True
+        return all(f[:1] == "n" or f in ("x", "b") for _, f in self.lexicon.word_tags(word))
+
     def is_verb(self, word: str) -> bool:
         """jieba tags the word a plain verb (发放, 完成; 消费 and 培育 are vn)."""
         if self.lexicon is None or not hasattr(self.lexicon, "word_tags"):
@@ -930,6 +940,8 @@ class EvidenceVerifier:
         checks.sort(key=lambda c: -c.unit.score)
         if cfg.subject_tiers:
             checks = self.by_tier(q, checks)
+        if cfg.better_match and cfg.check_slot:
+            checks = self.displaced(q, checks)
         supported = tuple(c for c in checks if c.supported)
         near = tuple(c for c in checks if not c.supported and c.coverage >= cfg.min_topic)
         reason = None
@@ -941,6 +953,30 @@ class EvidenceVerifier:
             else:
                 reason = "topic"
         return Verdict(supported, near, reason, missing, self.features(q, checks, supported, missing, dense))
+
+    def displaced(self, q: Question, checks: list[Check]) -> list[Check]:
+        """A supported clause lacking a focus word (what is counted) that an on-topic clause without the value holds
+        counts another thing: 规上工业增加值增长18% is not the 数字经济核心产业增加值 the 2024 plan only targets;
+        50万头生猪 is not the 安稳山羊 of the clause that gives no number. Such a clause fails the slot."""
+        if q.slot is not Slot.NUMBER:
+            return checks
+        # nouns and distinguishing words (核心, 山羊, 新型), not the verbs and measure words of how it is asked
+        # (要提高到, 参加…的有, 这一块): those the figure's clause need not repeat
+        focus = [t for t in q.terms if t.text in q.focus and t.known and len(t.text) >= 2
+                 and t.weight >= DISPLACING_WEIGHT and self.is_noun(t.text)]
+        if not focus:
+            return checks
+        texts = {id(c): normalize(c.unit.text + " " + c.unit.headings) for c in checks}
+        holds = lambda c, t: any(has(texts[id(c)], f) for f in t.forms)  # noqa: E731
+        rivals = [c for c in checks if not c.supported and c.subject and not c.specific_missing
+                  and c.failed in ("time", "slot")]
+        out = []
+        for c in checks:
+            lacking = [t for t in focus if not holds(c, t)] if c.supported else []
+            if lacking and any(r.coverage >= c.coverage and all(holds(r, t) for t in lacking) for r in rivals):
+                c = replace(c, slot=False, spans=())
+            out.append(c)
+        return out
 
     def by_tier(self, q: Question, checks: list[Check]) -> list[Check]:
         """``checks`` (best score first) with the supported clauses of tier-2 documents first -- unless the best
