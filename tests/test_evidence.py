@@ -533,6 +533,8 @@ def test_a_figure_is_not_the_asked_one_where_another_clause_names_the_asked_thin
     q = qa.run("2024年数字经济核心产业增加值实际增长了多少？", [])
     target = hit("cq-2024", "推动产业全面数字化转型，数字经济核心产业增加值增速达到5%以上。")
     other = hit("cq-2025", "数字经济、汽车、高端装备等产业链集聚专精特新企业75家，规上工业增加值增长18%。", start=5)
+    assert not verifier.run(q, [other, target]).supported      # all checks: the modifier check sees it too
+    verifier.config = replace(verifier.config, other_kind=False)
     v = verifier.run(q, [other, target])
     assert not v.supported and v.reason == "slot"
     assert {c.unit.hit.doc_id for c in v.near} == {"cq-2024", "cq-2025"}

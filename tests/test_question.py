@@ -379,3 +379,11 @@ def test_how_each_side_arranges_it_is_a_how_question_not_a_list(fake_pipeline):
     from rag.answer.question import Slot
     assert qa.run("渝黔背靠背联网工程在綦江区规划和重庆市“十五五”规划中分别是如何安排的？", []).slot is Slot.WHY_HOW
     assert qa.run("“六江”分别是哪六条江？", []).slot is Slot.LIST
+
+
+def test_the_modifier_of_the_counted_noun_skips_how_the_quantity_moves(qa):
+    # 实际增长了 / 要提高到 say how the counted quantity moves, not what is counted
+    assert run(qa, "2024年数字经济核心产业增加值实际增长了多少？").modifier == ("产业", "增加值")
+    assert run(qa, "2024年社会消费品零售总额实际增长了多少？").modifier == ("消费品", "零售总额")
+    assert run(qa, "城镇居民人均可支配收入要提高到多少元？").modifier == ("可支配", "收入")
+    assert run(qa, "到2027年城镇新增就业多少人？").modifier == ("新增", "就业")     # a verb that is the counted noun stays

@@ -25,6 +25,8 @@ UNIT_SET = {u for u, _ in UNIT_WORDS} | {m + u for m in MULTIPLIERS for u, _ in 
 from .spelling import Correction, Speller
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
+# how a counted quantity moves, said after it (增加值实际增长了多少, 收入要提高到多少): not the counted noun
+CHANGE_VERBS = frozenset("增长 提高 提升 下降 降低 减少 增加 上升 扩大 缩小 超过 突破 增至 降至 提高到 提升到 增长到".split())
 YEAR = re.compile(r"(?<![0-9.])((?:19|20)\d{2})\s*年?(?![0-9.%])")
 MARKUP = re.compile(r"<[^>]{0,200}>|&[a-z]+;|https?://\S+")
 SPECIFIC_POS = ("nr", "nt", "eng")
@@ -449,7 +451,8 @@ class QuestionAnalyzer:
         before = re.split(r"[，,。；;？?！!：:]", clause[:m.start()])[-1]
         words = [w for w in self.lexicon.words(before)]
         while words and (words[-1] in self.rules.frame_words or words[-1] in STOP or len(words[-1]) < 2
-                         or self.rules.modal_prefix.fullmatch(words[-1])):
+                         or self.rules.modal_prefix.fullmatch(words[-1])
+                         or (words[-1] in CHANGE_VERBS and len(words) > 2)):
             words.pop()
         if len(words) < 2:
             return None
