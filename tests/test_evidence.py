@@ -545,3 +545,26 @@ def test_a_figure_is_not_the_asked_one_where_another_clause_names_the_asked_thin
     assert verifier.run(q, [other, target]).supported[0].unit.hit.doc_id == "cq-2025"
     verifier.config = replace(verifier.config, better_match=False)
     assert verifier.run(qa.run("2024年数字经济核心产业增加值实际增长了多少？", []), [other, target]).supported
+
+
+def test_a_figure_of_a_clause_that_only_mentions_the_place_is_the_place_s_in_its_own_segment(verifier, qa):
+    q = qa.run("武隆区块的页岩气到2030年年产量要达到多少亿立方米？", [])
+    listed = hit("cq-plan", "推动南川、綦江、武隆等区块页岩气增储上产，全市天然气年产量达到200亿立方米左右。")
+    c = verifier.check(q, verifier.units([listed])[0])
+    assert c.subject_via == "mention" and not c.slot                # 武隆 is one of several; 200亿 is the city's
+    own = hit("cq-plan", "支持武隆建设页岩气产能基地，页岩气年产量达到10亿立方米。")
+    assert verifier.check(q, verifier.units([own])[0]).supported   # its sentence goes on about 武隆
+    other = hit("cq-plan", "支持武隆建设页岩气产能基地，推动涪陵页岩气年产量达到100亿立方米。")
+    assert not verifier.check(q, verifier.units([other])[0]).slot  # another place named before the figure
+    own = hit("cq-plan", "武隆区块页岩气年产量达到10亿立方米。")
+    assert verifier.check(q, verifier.units([own])[0]).supported
+    verifier.config = replace(verifier.config, place_figures=False)
+    assert verifier.check(q, verifier.units([listed])[0]).slot
+    verifier.config = replace(verifier.config, place_figures=True)
+    q = qa.run("2024年渝东北地区工业投资实际增长了多少？", [])
+    inside = hit("cq-2025", "渝东北绿色发展大步迈进，万州金属镁产业化、丰都玻璃项目加快建设，工业投资增长24.6%。", start=5)
+    assert verifier.check(q, verifier.units([inside])[0]).slot       # 万州, 丰都 are inside 渝东北
+    # a list of things (not of places) after the place keeps the figure the place's
+    q = qa.run("到2030年武隆区旅游收入要达到多少亿元？", [])
+    things = hit("cq-plan", "武隆区重点发展康养、研学、户外运动产业，旅游收入达到300亿元。")
+    assert verifier.check(q, verifier.units([things])[0]).slot

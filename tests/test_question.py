@@ -387,3 +387,12 @@ def test_the_modifier_of_the_counted_noun_skips_how_the_quantity_moves(qa):
     assert run(qa, "2024年社会消费品零售总额实际增长了多少？").modifier == ("消费品", "零售总额")
     assert run(qa, "城镇居民人均可支配收入要提高到多少元？").modifier == ("可支配", "收入")
     assert run(qa, "到2027年城镇新增就业多少人？").modifier == ("新增", "就业")     # a verb that is the counted noun stays
+
+
+def test_dialect_tou_after_a_document_and_as_for_phrases_are_no_topic(qa):
+    q = run(qa, "双城经济圈行动方案头有啥子帮扶的措施嘛？")
+    assert "方案里" in q.normalized and "头有" not in [t.text for t in q.terms]
+    q = run(qa, "方案头讲的，到2027年重庆农产品加工这一块的总产值要搞到好多嘛？")
+    assert "一块" not in [t.text for t in q.terms] and "总产值" in [t.text for t in q.terms]
+    assert "龙头" in [t.text for t in run(qa, "龙头企业有多少家？").terms]          # 龙头 is a word, not 里
+    assert [t.text for t in run(qa, "我比较关心明年的投资形势").terms] == ["明年", "投资", "形势"]   # 比较关心: two frame words

@@ -114,6 +114,8 @@ class EvidenceConfig:
     named_kinds: bool = True       # 哪家医院 / 哪所高校 needs a hospital's / college's name the question lacks
     same_segment: bool = True      # a figure before the topic word counts only within its segment (…托位数达4.52个，
                                    # 人均预期寿命稳步提高: 4.52 and 3岁 are not the life expectancy)
+    place_figures: bool = True     # in a clause that only mentions the asked place, a figure is the place's when it
+                                   # is in the place's own segment and the place is not one of a list (南川、武隆等)
     better_match: bool = True      # a figure is not the asked one when another clause names the asked thing more
                                    # fully but gives no figure for it (or one for another year)
 
@@ -206,6 +208,7 @@ ENUMERATION = re.compile(r"、.{1,30}、|；.{2,80}；|[一二三四五六七八
 PAIR = re.compile(r"[^，。；,;]{2,20}[和及与][^，。；,;]{2,20}")
 ASKS_TWO = re.compile(r"哪(?:两|二)|两[个项条家所种类大座件]|二者|两者|[^，,和]{1,8}和[^，,和]{1,8}的?[^，,]{0,8}分别")
 SEGMENT = re.compile(r"[^，,；;。：:！!？?]+")
+SENTENCE_END = re.compile(r"[；;。！!？?]")
 
 
 def _numeric(f: str) -> bool:
@@ -796,6 +799,38 @@ class EvidenceVerifier:
             return [] if ok else None
         return []
 
+    def _place_figures(self, q: Question, t: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """The figures of a clause that only mentions the asked place which are that place's: in the segment of a
+        mention of it, or after one in the same sentence with no other place's own mention between. A place that is
+        one item of an enumeration (推动南川、綦江、武隆等区块页岩气增储上产，…全市天然气年产量达到200亿立方米: the
+        200亿 is the city's, not 武隆's; 万州金属镁产业化、丰都玻璃…) or stands in parentheses (不含璧山云巴) is no
+        such mention: it has no figure of its own there and takes none away."""
+        seg_of = self._segment_of(t)
+        segs = [m.span() for m in SEGMENT.finditer(t)]
+
+        spans_of = self.gaz.spans(t)
+        starts = {a for _, a, _ in spans_of}
+
+        def aside(a: int, b: int) -> bool:
+            lo, hi = segs[seg_of(a)] if seg_of(a) < len(segs) else (a, b)
+            nxt = t.find("、", b, hi)
+            return (t[a - 1:a] == "、" or bool(re.match(r"[区县市]?等", t[b:b + 2]))
+                    or (nxt >= 0 and any(nxt < x <= nxt + 2 for x in starts))      # 万州金属镁产业化、丰都玻璃
+                    or t.rfind("(", lo, a) > t.rfind(")", lo, a) or t.rfind("（", lo, a) > t.rfind("）", lo, a))
+
+        asked = set(q.subject.places)
+        found = [(a, b) for r, a, b in spans_of if r in asked]
+        found += [m.span() for p in asked if p not in self.gaz.regions for m in re.finditer(re.escape(p), t)]
+        if not found:
+            return spans          # the place is named by the paragraph or heading the sentence is in: all of it is
+        mentions = [a for a, b in found if not aside(a, b)]
+        others = [a for r, a, b in spans_of if r not in asked and not aside(a, b)]
+
+        def own(x: int) -> bool:
+            return any(seg_of(m) == seg_of(x) or (m < x and not SENTENCE_END.search(t, m, x)
+                                                  and not any(m < o < x for o in others)) for m in mentions)
+        return [(a, b) for a, b in spans if own(a)]
+
     def _names_of_kind(self, q: Question, t: str, suffix: str) -> list[tuple[int, int]]:
         """Spans of names of the asked kind (…医院, …学院, …公司) in ``t`` that the question does not hold itself
         (重庆人工智能学院 is what is asked about, not its answer), in a segment with a word of the topic."""
@@ -921,6 +956,8 @@ class EvidenceVerifier:
         cfg = self.config
         via = self.subject(q, u) if cfg.check_subject else "home"
         spans = self.slot_spans(q, u) if cfg.check_slot else []
+        if spans and via == "mention" and q.slot is Slot.NUMBER and q.subject.places and cfg.place_figures:
+            spans = self._place_figures(q, normalize(u.text), spans) or None
         return Check(u, self.coverage(q, u.text, u.headings), bool(via), via, self.time(q, u) if cfg.check_time else True,
                      spans is not None, missing, tuple(spans or ()))
 

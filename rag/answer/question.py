@@ -25,6 +25,8 @@ UNIT_SET = {u for u, _ in UNIT_WORDS} | {m + u for m in MULTIPLIERS for u, _ in 
 from .spelling import Correction, Speller
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
+# 头 after a document or table is the dialect's 里 (方案头讲的, 规划头有啥子), not 龙头/源头/带头
+CONTAINER_TOU = re.compile(r"(方案|规划|纲要|文件|报告|计划|表|专栏|文件)头(?![号条等部羊])")
 # how a counted quantity moves, said after it (增加值实际增长了多少, 收入要提高到多少): not the counted noun
 CHANGE_VERBS = frozenset("增长 提高 提升 下降 降低 减少 增加 上升 扩大 缩小 超过 突破 增至 降至 提高到 提升到 增长到".split())
 YEAR = re.compile(r"(?<![0-9.])((?:19|20)\d{2})\s*年?(?![0-9.%])")
@@ -226,6 +228,8 @@ class QuestionAnalyzer:
         t = normalize_question(MARKUP.sub(" ", text))
         t = re.sub(r"javascript:\S*|data:\S*", " ", t).strip() or normalize_question(text)
         t = SHORT_YEAR.sub(lambda m: f"20{m.group(1)}年", t)     # 24年计划 -> 2024年计划
+        t = CONTAINER_TOU.sub(r"\1里", t)                      # 方案头有啥 (Chongqing 头 = 里): not a topic 头有
+        t = re.sub(r"(?<=[\u4e00-\u9fff])(?:这|那)一?块儿?(?=的|[,，?？]|$|咋|怎|如何|啥|呢|有|要|是)", "", t)   # 农产品加工这一块的: "as for"
         prev = None
         while prev != t:                      # fillers at both ends, repeatedly (请问一下，麻烦…)
             prev, t = t, self.rules.fillers.sub("", t).strip()
@@ -524,6 +528,9 @@ class QuestionAnalyzer:
             return ""
         if len(tok) >= 2 and not self._known(tok) and r.modal_prefix.match(tok):
             return self._content(tok[1:])
+        if len(tok) >= 4 and not self._known(tok) and any(
+                tok[:i] in r.frame_words and tok[i:] in r.frame_words for i in range(2, len(tok) - 1)):
+            return ""                         # 比较关心: jieba's one word of two frame words (比较, 关心)
         if len(tok) >= 3 and tok[0] in CLASSIFIERS and not self._known(tok) and self._known(tok[1:]):
             return tok[1:]                    # 多少个托位: jieba glues the classifier to the noun (个托位)
         return tok
