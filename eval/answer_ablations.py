@@ -18,7 +18,7 @@ from .run import run
 
 HERE = Path(__file__).resolve().parent
 SWITCHES = ("check_subject", "check_time", "check_slot", "counted_noun", "other_kind", "given_numbers", "place_lists",
-            "per_unit", "unknown_focus", "same_segment", "subject_tiers", "named_kinds")
+            "per_unit", "unknown_focus", "same_segment", "subject_tiers", "named_kinds", "better_match", "place_figures")
 
 
 def variants():
@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("files", nargs="*", type=Path, help="golden-format JSONL files (default: eval/golden.jsonl)")
     ap.add_argument("--split", choices=("dev", "test", "all"), default="dev",
                     help="which half of eval/golden.jsonl (other files are used whole)")
+    ap.add_argument("--only", action="append", choices=SWITCHES, metavar="SWITCH",
+                    help="run 'all checks' and only these switches off (repeatable); default: every variant")
     args = ap.parse_args(argv)
     from rag.pipeline import Pipeline
     from rag.settings import Settings
@@ -52,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(items)} items ({sum(it['type'] == 'unanswerable' for it in items)} unanswerable)", file=sys.stderr)
     try:
         for name, change in variants():
+            if args.only and name != "all checks" and name.removeprefix("no ") not in args.only:
+                continue
             answerer.verifier.config, answerer.decider.model = config, model
             if change == "no-model":
                 answerer.decider.model = dataclasses.replace(model, threshold=1e-9) if model else None

@@ -39,6 +39,11 @@ def verifier():
     return EvidenceVerifier(EvidenceConfig(), list(HEADINGS.values()) + [plan_part], SCOPES, gazetteer(), "重庆市")
 
 
+def verifier_chunks():
+    return list(HEADINGS.values()) + [Chunk("cq-2025#plan", "cq-2025", "cq-2025", "二、", ("二、2025年国民经济和社会发展计划总体考虑",),
+                                            "paragraph", "……", 1000, 1002)]
+
+
 def check(verifier, qa, question, h, history=()):
     v = EvidenceVerifier(verifier.config, list(HEADINGS.values()) + [
         Chunk("cq-2025#plan", "cq-2025", "cq-2025", "二、", ("二、2025年国民经济和社会发展计划总体考虑",), "paragraph",
@@ -568,3 +573,15 @@ def test_a_figure_of_a_clause_that_only_mentions_the_place_is_the_place_s_in_its
     q = qa.run("到2030年武隆区旅游收入要达到多少亿元？", [])
     things = hit("cq-plan", "武隆区重点发展康养、研学、户外运动产业，旅游收入达到300亿元。")
     assert verifier.check(q, verifier.units([things])[0]).slot
+
+
+def test_a_plan_period_asked_is_answered_first_by_the_plan_of_exactly_that_period(verifier, qa):
+    scopes = dict(SCOPES, **{"cq-act": DocScope("重庆市", 2023, 2027)})     # an action plan overlapping 2026-2030
+    v = EvidenceVerifier(verifier.config, verifier_chunks(), scopes, gazetteer(), "重庆市")
+    act = hit("cq-act", "加密提质公路网络，重庆高速公路网加速成型，高速公路通车里程超过5000公里。")
+    plan = hit("cq-plan", "加快建设高速公路网，通车里程达到5500公里。")
+    q = qa.run("“十五五”期间重庆高速公路通车里程要达到多少公里？", [])
+    assert v.run(q, [act, plan]).supported[0].unit.hit.doc_id == "cq-plan"
+    v.config = replace(v.config, period_tiers=False)
+    q = qa.run("“十五五”期间重庆高速公路通车里程要达到多少公里？", [])
+    assert v.run(q, [act, plan]).supported[0].unit.hit.doc_id == "cq-act"

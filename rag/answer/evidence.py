@@ -116,6 +116,8 @@ class EvidenceConfig:
                                    # 人均预期寿命稳步提高: 4.52 and 3岁 are not the life expectancy)
     place_figures: bool = True     # in a clause that only mentions the asked place, a figure is the place's when it
                                    # is in the place's own segment and the place is not one of a list (南川、武隆等)
+    period_tiers: bool = True      # a plan period asked (“十五五”期间): the plan of exactly that period answers before
+                                   # a document whose years only overlap it (the 2023–2027 action plan)
     better_match: bool = True      # a figure is not the asked one when another clause names the asked thing more
                                    # fully but gives no figure for it (or one for another year)
 
@@ -977,6 +979,8 @@ class EvidenceVerifier:
         checks.sort(key=lambda c: -c.unit.score)
         if cfg.subject_tiers:
             checks = self.by_tier(q, checks)
+        if cfg.period_tiers:
+            checks = self.by_period(q, checks)
         if cfg.better_match and cfg.check_slot:
             checks = self.displaced(q, checks)
         supported = tuple(c for c in checks if c.supported)
@@ -1014,6 +1018,28 @@ class EvidenceVerifier:
                 c = replace(c, slot=False, spans=())
             out.append(c)
         return out
+
+    def by_period(self, q: Question, checks: list[Check]) -> list[Check]:
+        """A plan period asked (“十五五”期间…要稳定在多少, 十五五搞完过后): among the supported clauses of the first
+        one's subject tier, those of a document planning exactly that period come first; a document whose years only
+        overlap it (the 2023–2027 action plan for 2026–2030) states an earlier target. A comparison of years or of
+        named documents keeps its order."""
+        period = q.timeframe.period
+        if not period or q.timeframe.years or len(q.subject.docs) > 1:
+            return checks
+        supported = [c for c in checks if c.supported]
+        if not supported:
+            return checks
+        tier = self.tier(q, supported[0])
+
+        def exact(c: Check) -> bool:
+            scope = self.scopes.get(c.unit.hit.doc_id)
+            return scope is not None and (scope.start, scope.end) == tuple(period)
+        first = [c for c in supported if self.tier(q, c) == tier and exact(c)]
+        if not first or first[0] is supported[0]:
+            return checks
+        moved = {id(c) for c in first}
+        return first + [c for c in checks if id(c) not in moved]
 
     def by_tier(self, q: Question, checks: list[Check]) -> list[Check]:
         """``checks`` (best score first) with the supported clauses of tier-2 documents first -- unless the best
