@@ -5,6 +5,7 @@ from dataclasses import replace
 import pytest
 
 from rag.answer.evidence import EvidenceConfig, EvidenceVerifier, period_name, quantities
+from rag.answer.rules import Slot
 from rag.schema import Chunk, Hit
 from rag.scope import DocScope, gazetteer
 
@@ -585,3 +586,17 @@ def test_a_plan_period_asked_is_answered_first_by_the_plan_of_exactly_that_perio
     v.config = replace(v.config, period_tiers=False)
     q = qa.run("“十五五”期间重庆高速公路通车里程要达到多少公里？", [])
     assert v.run(q, [act, plan]).supported[0].unit.hit.doc_id == "cq-act"
+
+
+def test_a_list_asked_by_its_size_is_not_answered_by_a_shorter_enumeration(verifier, qa):
+    q = qa.run("2024年计划说要大力发展“四首经济”，这个“四首”到底是哪四样？", [])
+    two = hit("cq-2024", "大力发展“四首经济”“潮经济”，集聚全球优质消费供给。")
+    assert not verifier.check(q, verifier.units([two])[0]).slot
+    four = hit("cq-2024", "大力发展“四首经济”，引进区域首店、行业首牌、品牌首秀和新品首发。")
+    assert verifier.check(q, verifier.units([four])[0]).slot
+    assert verifier.check(qa.run("“四首经济”包括哪些？", []), verifier.units([two])[0]).slot   # no size asked
+
+
+def test_a_list_asked_by_its_size_splits_a_question_with_two_asks(qa):
+    q = qa.run("这个“四首”到底是哪四样哦？那年要新引进好多家首店？", [])
+    assert [p.slot for p in q.parts] == [Slot.LIST, Slot.NUMBER]

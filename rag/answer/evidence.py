@@ -22,7 +22,7 @@ from ..corpus import normalize
 from ..lexicon import QUOTED
 from ..parse import align
 from ..schema import Hit
-from ..scope import DocScope, Gazetteer
+from ..scope import DocScope, Gazetteer, cn_number
 from .question import Question
 from .rules import MULTIPLIERS, UNIT_WORDS, Slot, default_rules
 
@@ -210,6 +210,8 @@ ENUMERATION = re.compile(r"、.{1,30}、|；.{2,80}；|[一二三四五六七八
 PAIR = re.compile(r"[^，。；,;]{2,20}[和及与][^，。；,;]{2,20}")
 ASKS_TWO = re.compile(r"哪(?:两|二)|两[个项条家所种类大座件]|二者|两者|[^，,和]{1,8}和[^，,和]{1,8}的?[^，,]{0,8}分别")
 SEGMENT = re.compile(r"[^，,；;。：:！!？?]+")
+# a list asked by its size: 哪四样, 哪五张名片, 是哪3个
+ASKED_SIZE = re.compile(r"哪([0-9]+|[二两三四五六七八九十]+)(?:[个项条件家所种类大座样张块篇点位名处批]|方面)")
 SENTENCE_END = re.compile(r"[；;。！!？?]")
 
 
@@ -570,6 +572,28 @@ class EvidenceVerifier:
         return any(0 <= at - seg_of(a) <= 1 or (seg_of(a) > at and a <= m.end()) for a, _ in anchors)
 
     @staticmethod
+    def _asked_size(q: Question) -> int | None:
+        m = ASKED_SIZE.search(q.normalized)
+        if not m:
+            return None
+        return int(m.group(1)) if m.group(1).isdigit() else cn_number(m.group(1))
+
+    @staticmethod
+    def _items_around(t: str, m: re.Match) -> int:
+        """How many items the sentence of the enumeration ``m`` names at most: its 、/；-separated pieces (and a 和 after
+        the last), its quoted names, its 一是/（一） markers."""
+        a = max(t.rfind(x, 0, m.start()) for x in "。！？") + 1
+        ends = [i for i in (t.find(x, m.end()) for x in "。！？") if i >= 0]
+        sent = t[a:min(ends) if ends else len(t)]
+        pieces = len(re.findall(r"[、；;]", sent)) + 1
+        last = max(sent.rfind("、"), sent.rfind("；"))
+        if (re.match(r"[^，,。]*?(?:和|及|与)", sent[last + 1:]) if last >= 0 else re.search(r"和|及|与", m.group(0))):
+            pieces += 1                       # A、B、C和D; A和B
+        quoted = len(re.findall(r"[“\"][^”\"]{1,24}[”\"]", sent))
+        marked = len(re.findall(r"[一二三四五六七八九十]是|[（(][一二三四五六七八九十][）)]", sent))
+        return max(pieces, quoted, marked)
+
+    @staticmethod
     def _figures_listed(t: str, m: re.Match) -> bool:
         """The enumeration is of figures, not of members: 新建5个未来工厂、10个智能工厂、100个数字化车间 does not
         say which the 5 未来工厂 are."""
@@ -782,6 +806,7 @@ class EvidenceVerifier:
                 anchors = [m.span() for m in counts]
             # the asked thing as an item of a list (轨道交通第四期、第五期规划项目): that list is of its siblings
             siblings = [a for a, _ in anchors if t[max(0, a - 2):a].rstrip("“\"")[-1:] == "、"]
+            size = self._asked_size(q)
             pattern = PAIR if ASKS_TWO.search(q.normalized) else None
             for pat in (ENUMERATION, pattern) if pattern else (ENUMERATION,):
                 for m in pat.finditer(t):
@@ -789,6 +814,8 @@ class EvidenceVerifier:
                         continue              # the count's own sentence among sentences; 城口、巫溪、酉阳、彭水4个… lists them
                     if any(m.start() <= a < m.end() for a in siblings):
                         continue
+                    if size and self._items_around(t, m) < size:
+                        continue              # 哪四样: “四首经济”“潮经济” lists two things, not the four asked
                     if (not spans or self._listed_by(t, anchors, m)) and not self._figures_listed(t, m):
                         return [m.span()]
             return None
