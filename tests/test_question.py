@@ -172,6 +172,7 @@ def test_how_long_asks_a_duration_and_how_many_km_is_no_term(qa):
     ("软件产业主营业务收入，2024年计划和2025年计划分别定了多少？", "target"),   # what was set: the targets
     ("2024年重庆实际创建评定了多少个4A级以上精品景区？", "actual"),             # 评定了 is done, not set
     ("2024年重庆粮食实际收成比目标多了多少？", "actual"),       # the target is the yardstick, not the aspect asked
+    ("2025年计划一共设置了多少项指标？", None),                 # a plan's own make-up: neither results nor a target
 ])
 def test_aspect(qa, text, aspect):
     assert run(qa, text).timeframe.aspect == aspect
