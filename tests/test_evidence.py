@@ -600,3 +600,13 @@ def test_a_list_asked_by_its_size_is_not_answered_by_a_shorter_enumeration(verif
 def test_a_list_asked_by_its_size_splits_a_question_with_two_asks(qa):
     q = qa.run("这个“四首”到底是哪四样哦？那年要新引进好多家首店？", [])
     assert [p.slot for p in q.parts] == [Slot.LIST, Slot.NUMBER]
+
+
+def test_another_group_s_figure_is_not_the_asked_group_s(verifier, qa):
+    q = qa.run("到2030年重庆城镇居民人均可支配收入要达到多少元？", [])
+    whole = hit("cq-plan", "全体居民人均可支配收入力争达到5万元以上。")
+    assert not verifier.check(q, verifier.units([whole])[0]).slot        # 全体居民 is not 城镇居民
+    own = hit("cq-plan", "城镇常住居民人均可支配收入力争达到6万元以上。")
+    assert verifier.check(q, verifier.units([own])[0]).slot              # the question's 城镇 is right before
+    verifier.config = replace(verifier.config, other_compound=False)
+    assert verifier.check(q, verifier.units([whole])[0]).slot

@@ -114,6 +114,7 @@ class EvidenceConfig:
     named_kinds: bool = True       # 哪家医院 / 哪所高校 needs a hospital's / college's name the question lacks
     same_segment: bool = True      # a figure before the topic word counts only within its segment (…托位数达4.52个，
                                    # 人均预期寿命稳步提高: 4.52 and 3岁 are not the life expectancy)
+    other_compound: bool = True    # 全体居民人均可支配收入 is not 城镇居民's: a compound focus noun's head qualified otherwise
     place_figures: bool = True     # in a clause that only mentions the asked place, a figure is the place's when it
                                    # is in the place's own segment and the place is not one of a list (南川、武隆等)
     period_tiers: bool = True      # a plan period asked (“十五五”期间): the plan of exactly that period answers before
@@ -748,7 +749,8 @@ class EvidenceVerifier:
                 return None                       # a number, but not one tied to what was asked
             found = [(c, m) for c, m in found
                      if (not self.config.counted_noun or self._counts_the_focus(q, t, c, m))
-                     and (not self.config.other_kind or not self._other_kind(q, t, m, self.lexicon))]
+                     and (not self.config.other_kind or not self._other_kind(q, t, m, self.lexicon))
+                     and (not self.config.other_compound or not self._other_compound(q, t, m))]
             if not found:
                 return None                       # "创建100个示范镇村" does not count 示范县
             if not self._unit_ok(q, t, [c for c, _ in found], [m.group(2) + m.group(3)[:1] for _, m in found]):
@@ -913,6 +915,31 @@ class EvidenceVerifier:
                 if last + head in normalize(q.normalized):
                     return False              # another modifier the question asks too (旅客吞吐能力和货邮吞吐能力)
                 return True                   # another word qualifies the head here
+        return False
+
+    def _other_compound(self, q: Question, t: str, m: re.Match) -> bool:
+        """The figure's sentence lacks a compound focus noun of the question (城镇居民) but has its head (居民) with
+        another word right before it (全体居民) and the question's first word (城镇) not near: another group's figure."""
+        a = max(t.rfind(x, 0, m.start()) for x in "。；;！？") + 1
+        ends = [i for i in (t.find(x, m.end()) for x in "。；;！？") if i >= 0]
+        sent = t[a:min(ends) if ends else len(t)]
+        asked = normalize(q.normalized)
+        for x in q.terms:
+            if x.text not in q.focus or not x.known or len(x.text) < 4 or any(has(sent, f) for f in x.forms):
+                continue
+            # its head: the longest other term it ends in (城镇居民 -> 居民), the rest its modifier
+            head = max((y.text for y in q.terms if y.text != x.text and x.text.endswith(y.text) and len(y.text) >= 2),
+                       key=len, default="")
+            mod = x.text[:len(x.text) - len(head)]
+            if not head or len(mod) < 2 or not self.is_noun(x.text):
+                continue
+            for h in re.finditer(re.escape(head), sent):
+                before = sent[max(0, h.start() - 2):h.start()]
+                if mod in sent[max(0, h.start() - 8):h.start()]:
+                    continue                  # 农村常住居民: the question's own word is there
+                if re.fullmatch(r"[\u4e00-\u9fff]{2}", before) and before not in PLAN_VERBS \
+                        and before + head not in asked and self.is_noun(before + head):
+                    return True
         return False
 
     @staticmethod
