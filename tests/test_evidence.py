@@ -610,3 +610,11 @@ def test_another_group_s_figure_is_not_the_asked_group_s(verifier, qa):
     assert verifier.check(q, verifier.units([own])[0]).slot              # the question's 城镇 is right before
     verifier.config = replace(verifier.config, other_compound=False)
     assert verifier.check(q, verifier.units([whole])[0]).slot
+
+
+def test_a_vehicle_count_with_its_noun_after_it_counts_that_noun(verifier, qa):
+    q = qa.run("到2030年綦江新能源汽车保有量要达到多少辆？", [])
+    moto = hit("qj-plan", "重点推进200万件新能源汽车内外饰件、3万辆摩托车整车生产项目。")
+    assert not verifier.check(q, verifier.units([moto])[0]).slot        # 3万辆 counts 摩托车整车
+    own = hit("qj-plan", "新能源汽车保有量达到5万辆。")
+    assert verifier.check(q, verifier.units([own])[0]).slot

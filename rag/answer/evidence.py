@@ -946,7 +946,7 @@ class EvidenceVerifier:
     def _counts_the_focus(q: Question, t: str, cls: str | None, m: re.Match) -> bool:
         """A count with its noun right after it (100个示范镇村) counts that noun: it must be the question's most
         specific focus word, if the question has one. A count with no noun after it (新增托位2.9万个，) passes."""
-        if cls not in ("count", "person"):
+        if cls not in ("count", "person", "vehicle"):
             return True
         focus = sorted((x for x in q.terms if x.text in q.focus and x.known and len(x.text) >= 2), key=lambda x: -x.weight)
         if not focus:
