@@ -397,3 +397,8 @@ def test_dialect_tou_after_a_document_and_as_for_phrases_are_no_topic(qa):
     assert "一块" not in [t.text for t in q.terms] and "总产值" in [t.text for t in q.terms]
     assert "龙头" in [t.text for t in run(qa, "龙头企业有多少家？").terms]          # 龙头 is a word, not 里
     assert [t.text for t in run(qa, "我比较关心明年的投资形势").terms] == ["明年", "投资", "形势"]   # 比较关心: two frame words
+
+
+def test_a_piece_of_the_asked_unit_is_no_topic_word(qa):
+    assert [t.text for t in run(qa, "藻渡水库的总库容是多少亿立方米？").terms] == ["藻渡", "水库", "库容"]
+    assert "平方" not in [t.text for t in run(qa, "綦江要建多少平方公里的产业园？").terms]

@@ -22,6 +22,7 @@ from .followup import last_user_turn, looks_like_followup, rewrite_followup
 from .rules import MULTIPLIERS, UNIT_WORDS, QuestionRules, Slot
 
 UNIT_SET = {u for u, _ in UNIT_WORDS} | {m + u for m in MULTIPLIERS for u, _ in UNIT_WORDS}
+LONG_UNITS = tuple(u for u, _ in UNIT_WORDS if len(u) >= 3 and re.fullmatch(r"[\u4e00-\u9fff]+", u))     # 立方米, 平方公里, 千瓦时
 from .spelling import Correction, Speller
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -503,6 +504,8 @@ class QuestionAnalyzer:
                 continue
             if tok in UNIT_SET or (tok[:1] == "多" and tok[1:] in UNIT_SET):
                 continue                              # 公里, 亿元, 万人 (好多公里): the unit asked in, not the topic
+            if any(tok in u and u in core for u in LONG_UNITS if len(u) > len(tok)):
+                continue                              # 立方 of 多少亿立方米: jieba's piece of the unit
             numeric = bool(NUMBER.fullmatch(tok)) and any(ch.isdigit() for ch in tok)
             specific = numeric or tok in proper or tok in self.glossary_keys
             forms = (tok,) + tuple(f for f in self._alternatives(tok) if f != tok)
