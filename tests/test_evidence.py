@@ -618,3 +618,23 @@ def test_a_vehicle_count_with_its_noun_after_it_counts_that_noun(verifier, qa):
     assert not verifier.check(q, verifier.units([moto])[0]).slot        # 3万辆 counts 摩托车整车
     own = hit("qj-plan", "新能源汽车保有量达到5万辆。")
     assert verifier.check(q, verifier.units([own])[0]).slot
+
+
+def test_a_member_of_a_list_ending_in_deng_has_no_figure_of_its_own_there(verifier, qa):
+    q = qa.run("綦江宠物食品产业的产值目标是多少亿元？", [])
+    group = hit("qj-plan", "重点围绕火锅食材、调味品、宠物食品等产业，推动食品及农产品加工产业产值达到300亿元。")
+    assert not verifier.check(q, verifier.units([group])[0]).slot
+    own = hit("qj-plan", "宠物食品产业产值达到30亿元，调味品、火锅食材等加快发展。")
+    assert verifier.check(q, verifier.units([own])[0]).slot             # named on its own once: its figure
+    verifier.config = replace(verifier.config, member_figures=False)
+    assert verifier.check(q, verifier.units([group])[0]).slot
+    verifier.config = replace(verifier.config, member_figures=True)
+    q = qa.run("綦江要推进多少MW的光伏、风电项目？", [])                  # the question asks the group itself
+    both = hit("qj-plan", "大力推进1000MW光伏、风电等项目建设。")
+    assert verifier.check(q, verifier.units([both])[0]).slot
+
+
+def test_the_kind_a_list_is_asked_of_weighs_half_when_missing(verifier, qa):
+    q = qa.run("綦江要跟哪些名校开展合作？", [])
+    assert verifier._kind_asked(q, "名校") and not verifier._kind_asked(q, "合作")
+    assert not verifier._kind_asked(qa.run("綦江要引进多少家企业？", []), "企业")   # a number's counted noun counts

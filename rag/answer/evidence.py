@@ -78,6 +78,7 @@ TARGET_LABEL = re.compile(r"目标|预期|预计|规划|计划")     # a 专栏 
 
 # what comes before the kind a question asks for: 哪六个区, 哪几项, 多少个
 BEFORE_ASKED_KIND = re.compile(r"(?:哪|几|多少)[一二三四五六七八九十两\d]*[个项类种条座所家张块]?$")
+KIND_BEFORE = re.compile(r"(?:哪|几|多少)(?:些|[一二三四五六七八九十两\d]*[个项类种条座所家张块位名])?$")   # 哪些名校
 ASKING_AFTER = re.compile(r"(?:具体)?(?:有|是|为)?(?:哪|什么|啥|几|多少)")     # … and what comes just before it
 
 # segment ends: a value is stated between two of these (a 、 list stays whole)
@@ -114,6 +115,7 @@ class EvidenceConfig:
     named_kinds: bool = True       # 哪家医院 / 哪所高校 needs a hospital's / college's name the question lacks
     same_segment: bool = True      # a figure before the topic word counts only within its segment (…托位数达4.52个，
                                    # 人均预期寿命稳步提高: 4.52 and 3岁 are not the life expectancy)
+    member_figures: bool = True    # what is counted named only as one member of an A、B、C等 list has no figure there
     other_compound: bool = True    # 全体居民人均可支配收入 is not 城镇居民's: a compound focus noun's head qualified otherwise
     place_figures: bool = True     # in a clause that only mentions the asked place, a figure is the place's when it
                                    # is in the place's own segment and the place is not one of a list (南川、武隆等)
@@ -364,8 +366,18 @@ class EvidenceVerifier:
             if share:
                 missing += top - share
             else:
-                missing += top * (self.config.everyday_weight if all(x.everyday for x in group) else 1.0)
+                light = all(x.everyday for x in group) or all(self._kind_asked(q, x.text) for x in group)
+                missing += top * (self.config.everyday_weight if light else 1.0)
         return got / (got + missing) if got + missing else 0.0
+
+    @staticmethod
+    def _kind_asked(q: Question, word: str) -> bool:
+        """``word`` is the kind a list or name is asked of (哪些名校, 哪几家企业): the clause names the members
+        (南开中学、人民小学), seldom the kind; its absence weighs as an everyday word's."""
+        if q.slot not in (Slot.LIST, Slot.ENTITY):
+            return False
+        at = q.normalized.find(word)
+        return at > 0 and bool(KIND_BEFORE.search(q.normalized[:at]))
 
     def _found(self, term, t: str, h: str) -> float:
         if any(has(t, f) for f in term.forms):
@@ -755,6 +767,8 @@ class EvidenceVerifier:
                 return None                       # "创建100个示范镇村" does not count 示范县
             if not self._unit_ok(q, t, [c for c, _ in found], [m.group(2) + m.group(3)[:1] for _, m in found]):
                 return None
+            if self.config.member_figures and self._member_only(q, t):
+                return None                       # 火锅食材、调味品、宠物食品等产业…: the group's figure, not 宠物食品's
             return [m.span() for _, m in found]
         if q.slot is Slot.TIME:
             if u.hit.kind == "table_row":
@@ -916,6 +930,28 @@ class EvidenceVerifier:
                     return False              # another modifier the question asks too (旅客吞吐能力和货邮吞吐能力)
                 return True                   # another word qualifies the head here
         return False
+
+    def _member_only(self, q: Question, t: str) -> bool:
+        """The question's most specific focus noun is in ``t`` only as one member of an enumeration that ends in 等
+        (重点围绕火锅食材、调味品、宠物食品等产业): a figure there is the group's."""
+        nouns = [x for x in q.terms if x.text in q.focus and x.known and len(x.text) >= 2 and self.is_noun(x.text)]
+        if not nouns:
+            return False
+        top = max(nouns, key=lambda x: x.weight)
+        qn = normalize(q.normalized)
+        if any(re.search(rf"、\s*{re.escape(f)}|{re.escape(f)}\s*、", qn) for f in top.forms):
+            return False                      # the question asks the group itself (多少MW的光伏、风电项目)
+        at = [m for f in top.forms for m in occurrences(f, t)]
+        if not at:
+            return False
+        for m in at:
+            seg = next((s for s in SEGMENT.finditer(t) if s.start() <= m.start() < s.end()), None)
+            if seg is None:
+                return False
+            around = t[max(seg.start(), m.start() - 1):m.end() + 1]
+            if not ("、" in around and "等" in t[m.end():seg.end()]):
+                return False
+        return True
 
     def _other_compound(self, q: Question, t: str, m: re.Match) -> bool:
         """The figure's sentence lacks a compound focus noun of the question (城镇居民) but has its head (居民) with
