@@ -1,8 +1,8 @@
 """The answer stage in three parts, each its own module:
 
 * ``question.py`` -- question analysis (normalise; slot, subject, time frame, weighted terms);
-* ``evidence.py`` -- evidence verification (which clauses are about the subject, in the time frame, and
-  supply the slot) and ``decide.py`` -- the calibrated answer/refuse decision over its signals;
+* ``evidence.py`` -- evidence verification (which clauses are about the subject, in the time frame, and supply
+  the slot: ``slots.py``) and ``decide.py`` -- the calibrated answer/refuse decision over its signals;
 * ``compose.py`` -- composition of the cited answer or the refusal notice.
 ``answerer.py`` orchestrates them; ``rules.py`` holds the phrasings as data.
 """
