@@ -221,3 +221,13 @@ def test_target_and_result_asked_at_once_are_both_in_the_answer_line(fake_pipeli
     first, second = reply.lead.split("；")             # the target first, then the result, each cited
     assert first.startswith("目标：") and "108.1" in first and first.endswith("[2]")
     assert second.startswith("实际：") and "110.07" in second.replace(" ", "") and second.endswith("[1]")
+
+
+def test_an_ask_shown_in_quotes_keeps_its_own_quotes_apart():
+    from eval.metrics import lead_faithful
+    from rag.answer.compose import quoted_ask
+    shown = quoted_ask("2024年计划和“十五五”纲要分别定的多少？")
+    assert shown == "“2024年计划和「十五五」纲要分别定的多少”"
+    line = f"力争主营业务收入超过4000亿元[1]；{shown}：文档中未提及"
+    # the years inside the unanswered ask are no claims of the line: only 4000 is, and it is quoted
+    assert lead_faithful(line, [{"quote": "力争主营业务收入超过4000亿元。"}]) == (1, 1)

@@ -19,6 +19,12 @@ from .question import Question
 from .rules import Slot
 
 NOT_FOUND = "文档中未提及"
+
+
+def quoted_ask(text: str) -> str:
+    """An ask shown in quotes (“…分别定的多少”：文档中未提及): its own “十五五” become 「十五五」, so the quote ends where
+    the ask does (readers, and the checks that drop such parts from the claims of a line, see one quote)."""
+    return "“" + text.rstrip("?？").replace("“", "「").replace("”", "」") + "”"
 GARBAGE = "请用中文描述与规划文件有关的问题，例如：“綦江到2030年城镇化率目标是多少？”"
 # a clause the answer line says whole and this long (a why/how item group) is not quoted again under it: its
 # place and [n] are (the [n] opens the verbatim quote); a shorter one is, so the evidence block reads as before
@@ -335,7 +341,7 @@ class Composer:
             if n is not None:
                 pieces.append(("", picked[0], self._check_of(v, picked)(picked[0]), n))
                 where = self._evidence(picked[0], n, False)
-                lines.append(where if i == 0 else f"关于“{part.text.rstrip('?？')}”：{where}")
+                lines.append(where if i == 0 else f"关于{quoted_ask(part.text)}：{where}")
             extra += picked[1:]
         more = [(u, cite(u)) for u in extra[: self.config.max_units]]
         more = [(u, n) for u, n in more if n is not None]
@@ -344,14 +350,14 @@ class Composer:
             lines += ["- " + self._evidence(u, n, False, lead_word="") for u, n in more]
         for part, v, d, _ in results:
             if not d.answer:
-                lines.append(f"关于“{part.text.rstrip('?？')}”：{NOT_FOUND}（{self.notice(part, v, d)}）。")
+                lines.append(f"关于{quoted_ask(part.text)}：{NOT_FOUND}（{self.notice(part, v, d)}）。")
         # the answer line answers each ask in the order asked, and says which the documents do not answer
         ordered = []
         for part, v, d, _ in results:
             if d.answer:
                 ordered += [p for p in pieces if p[1] is firsts.get(id(part)) and p not in ordered]
             else:
-                ordered.append((f"“{part.text.rstrip('?？')}”", None, None, None))
+                ordered.append((quoted_ask(part.text), None, None, None))
         ordered = self._side_labels(q, ordered)
         direct, _, table = (self.direct_line(q, ordered, cites) if any(p[1] is not None for p in ordered)
                             else (None, set(), []))
