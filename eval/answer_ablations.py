@@ -27,7 +27,6 @@ def variants():
     for name in SWITCHES:
         yield f"no {name}", {name: False}
     yield "min_focus 0", {"min_focus": 0.0}
-    yield "why/how by the model too", "how-by-model"
     yield "no model (answer what is supported)", "no-model"
     yield "fallback coverage rule", "fallback"
 
@@ -37,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("files", nargs="*", type=Path, help="golden-format JSONL files (default: eval/golden.jsonl)")
     ap.add_argument("--split", choices=("dev", "test", "all"), default="dev",
                     help="which half of eval/golden.jsonl (other files are used whole)")
-    ap.add_argument("--only", action="append", choices=SWITCHES + ("how_by_checks",), metavar="SWITCH",
+    ap.add_argument("--only", action="append", choices=SWITCHES, metavar="SWITCH",
                     help="run 'all checks' and only these switches off (repeatable); default: every variant")
     args = ap.parse_args(argv)
     from rag.pipeline import Pipeline
@@ -56,14 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(items)} items ({sum(it['type'] == 'unanswerable' for it in items)} unanswerable)", file=sys.stderr)
     try:
         for name, change in variants():
-            if args.only and name != "all checks" and name.removeprefix("no ") not in args.only \
-                    and not (change == "how-by-model" and "how_by_checks" in args.only):
+            if args.only and name != "all checks" and name.removeprefix("no ") not in args.only:
                 continue
             answerer.verifier.config, answerer.decider.model = config, model
-            answerer.decider.how_by_checks = True
-            if change == "how-by-model":
-                answerer.decider.how_by_checks = False
-            elif change == "no-model":
+            if change == "no-model":
                 answerer.decider.model = dataclasses.replace(model, threshold=1e-9) if model else None
             elif change == "fallback":
                 answerer.decider.model = None
@@ -74,7 +69,6 @@ def main(argv: list[str] | None = None) -> int:
                   f"  keyword {m['answer']['keyword_accuracy']:.3f}  off-subject {m['off_subject_rate']:.3f}")
     finally:
         answerer.verifier.config, answerer.decider.model = config, model
-        answerer.decider.how_by_checks = True
         pipe.close()
     return 0
 

@@ -49,10 +49,8 @@ def collect(pipeline, items: list[dict]) -> list[dict]:
 
 def rates(rows: list[dict], probs: dict[tuple[str, int], float], threshold: float) -> tuple[float, float]:
     """(false-refusal rate, refusal accuracy) when an item is answered iff one of its parts is supported with
-    p >= threshold, or is a supported why/how part (as ``ask`` answers a question with several asks)."""
-    # a supported why/how part is answered whatever p (Decider.how_by_checks)
-    answered = lambda r: any(p["supported"] and (probs.get((r["key"], i), 0.0) >= threshold  # noqa: E731
-                                                 or p["features"].get("slot_why_how", 0.0) == 1.0)
+    p >= threshold (as ``ask`` answers a question with several asks)."""
+    answered = lambda r: any(p["supported"] and probs.get((r["key"], i), 0.0) >= threshold  # noqa: E731
                              for i, p in enumerate(r["parts"]))
     ans = [r for r in rows if r["answerable"]]
     un = [r for r in rows if not r["answerable"]]

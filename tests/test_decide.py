@@ -66,15 +66,3 @@ def test_fallback_rule_without_a_model():
     d = Decider(None)
     assert d.run(verdict(True, coverage=0.5)).answer
     assert not d.run(verdict(True, coverage=0.3)).answer
-
-
-def test_a_why_how_question_that_passes_the_checks_is_answered_whatever_its_overlap():
-    low = dict(coverage=0.1, focus=0.0, head_term=0.0)
-    assert d_run(Decider(model()), slot_why_how=1.0, **low).answer
-    assert not d_run(Decider(model(), how_by_checks=False), slot_why_how=1.0, **low).answer
-    assert not d_run(Decider(model()), slot_why_how=0.0, **low).answer          # other slots: the model decides
-    assert not Decider(model()).run(verdict(False, slot_why_how=1.0)).answer    # the hard checks still refuse
-
-
-def d_run(decider, **features):
-    return decider.run(verdict(True, **features))

@@ -79,16 +79,8 @@ class DecisionModel:
 
 
 class Decider:
-    """``how_by_checks``: a why/how question whose clause passes the hard checks (its names and numbers are there,
-    it is about the subject, in the time frame) is answered whatever its overlap. Measures are paraphrased (大学毕业 ~
-    高校毕业生, 拥堵 ~ 缓堵): on dev, hold-outs 1-5 and the library dev half, 6 of the 7 why/how questions the model
-    refused for low overlap were answerable; answering them took false refusals from 0.035 / 0.045 / 0.021 to
-    0.023 / 0.027 / 0.007 (hold-outs 2-4), keyword accuracy up on each, for one unanswerable item answered
-    (路边临时停车怎么收费, on dev and library dev)."""
-
-    def __init__(self, model: DecisionModel | None, how_by_checks: bool = True):
+    def __init__(self, model: DecisionModel | None):
         self.model = model
-        self.how_by_checks = how_by_checks
 
     def run(self, verdict: Verdict) -> Decision:
         if not verdict.supported:
@@ -100,6 +92,4 @@ class Decider:
             cov = verdict.features.get("coverage", 0.0)
             return Decision(cov >= FALLBACK_COVERAGE, cov, None if cov >= FALLBACK_COVERAGE else "confidence")
         p = self.model.probability(verdict.features)
-        if self.how_by_checks and f.get("slot_why_how", 0.0) == 1.0:
-            return Decision(True, p, None)
         return Decision(p >= self.model.threshold, p, None if p >= self.model.threshold else "confidence")
