@@ -152,6 +152,9 @@ def test_markdown_bold_around_a_figure_is_no_multiplication():
     # the action plan's text marks figures **50**个: still 50 of a count unit, not 50 × something
     assert quantities("新建 **50**个智能工厂和 **500**个数字化车间") == [("50", "count"), ("500", "count")]
     assert quantities("2×1000MW机组")[-1][0] == "1000"
+    # a star after a 专栏 cell's value marks it (6*: 预期性 footnote), it multiplies nothing
+    assert quantities("2030年目标：6*｜属性：预期性") == [("6", None)]
+    assert quantities("2030年目标：5—5.5*") == [("5.5", None)]
 
 
 def test_quantities_skip_years_ordinals_item_numbers_and_vague_amounts():

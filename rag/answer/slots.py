@@ -170,8 +170,9 @@ def quantity_spans(t: str) -> list[tuple[str | None, re.Match]]:
                                                     or not re.search(r"[一二两三四五六七八九十]", num)
                                                     or rest.startswith("级")):
             continue                          # 一批 / 一系列 / 千亿级 / 百万 say no number
-        if (t[m.end(1):m.end(1) + 1] in ("×", "*") and t[m.end(1):m.end(1) + 2] != "**") or RANGE_START.match(t, m.end(1)):
-            continue                          # 2×1000MW: a multiplicand (**50**个 is markdown bold); 1—2个: a range
+        if t[m.end(1):m.end(1) + 1] == "×" or re.match(r"\*\s*\d", t[m.end(1):]) or RANGE_START.match(t, m.end(1)):
+            continue                          # 2×1000MW, 2*1000: a multiplicand (**50**个 is markdown bold; 6* in a
+                                              # 专栏 cell is a footnote mark); 1—2个: a range
         if re.fullmatch(r"\d{1,2}", num) and t[m.end(1):m.end(1) + 1] in ("．", "."):
             continue                          # an item number
         out.append((unit_class_of(rest), m))
