@@ -25,6 +25,8 @@ def quoted_ask(text: str) -> str:
     """An ask shown in quotes (“…分别定的多少”：文档中未提及): its own “十五五” become 「十五五」, so the quote ends where
     the ask does (readers, and the checks that drop such parts from the claims of a line, see one quote)."""
     return "“" + text.rstrip("?？").replace("“", "「").replace("”", "」") + "”"
+
+
 GARBAGE = "请用中文描述与规划文件有关的问题，例如：“綦江到2030年城镇化率目标是多少？”"
 # a clause the answer line says whole and this long (a why/how item group) is not quoted again under it: its
 # place and [n] are (the [n] opens the verbatim quote); a shorter one is, so the evidence block reads as before

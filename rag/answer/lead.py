@@ -18,7 +18,6 @@ from .evidence import SEG_END, Check, Unit
 from .question import Question
 from .rules import Slot
 
-SENTENCE_END = re.compile(r"[。；;！!？?]")
 # a short segment that only dates or frames the next one: "到2030年，" "其中，" "“十五五”时期，"
 LEAD_IN = re.compile(r"^\s*(?:到|至|截至|力争到|预计到|其中|同时|此外|全年|今年|明年)?\s*(?:(?:19|20)\d{2}\s*年(?:底|末)?|"
                      r"“?[十][四五六]五”?(?:时期|期间|末)?)?\s*(?:其中|前|底|末)?\s*$")

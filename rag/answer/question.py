@@ -19,7 +19,7 @@ from ..lexicon import NUMBER, QUOTED, STOP
 from ..scope import Gazetteer, cn_number, five_year_plan_years
 from ..retrieve import YEAR_JOIN, name_forms
 from .followup import last_user_turn, looks_like_followup, rewrite_followup
-from .rules import MULTIPLIERS, UNIT_WORDS, QuestionRules, Slot
+from .rules import MEASURE_WORDS, MULTIPLIERS, UNIT_WORDS, QuestionRules, Slot
 
 UNIT_SET = {u for u, _ in UNIT_WORDS} | {m + u for m in MULTIPLIERS for u, _ in UNIT_WORDS}
 LONG_UNITS = tuple(u for u, _ in UNIT_WORDS if len(u) >= 3 and re.fullmatch(r"[\u4e00-\u9fff]+", u))     # 立方米, 平方公里, 千瓦时
@@ -27,7 +27,7 @@ from .spelling import Correction, Speller
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 # 头 after a document or table is the dialect's 里 (方案头讲的, 规划头有啥子), not 龙头/源头/带头
-CONTAINER_TOU = re.compile(r"(方案|规划|纲要|文件|报告|计划|表|专栏|文件)头(?![号条等部羊])")
+CONTAINER_TOU = re.compile(r"(方案|规划|纲要|文件|报告|计划|表|专栏)头(?![号条等部羊])")
 # how a counted quantity moves, said after it (增加值实际增长了多少, 收入要提高到多少): not the counted noun
 CHANGE_VERBS = frozenset("增长 提高 提升 下降 降低 减少 增加 上升 扩大 缩小 超过 突破 增至 降至 提高到 提升到 增长到".split())
 YEAR = re.compile(r"(?<![0-9.])((?:19|20)\d{2})\s*年?(?![0-9.%])")
@@ -192,7 +192,7 @@ def without_difference(text: str) -> str:
 
 PERIOD_PLAN = re.compile(r"十[一二三四五六七八九]五[”」』\"]?(?:时期|期间)?的?规划(?!期)")   # “十五五”规划
 CLASSIFIERS = set("个项所家座条张件位名台辆处批种类")
-MEASURE_ASKED = re.compile(r"率|指数|系数|强度|密度|规模|总量|产值|产量|收入|人数|数量")
+MEASURE_ASKED = re.compile(MEASURE_WORDS)
 
 COMPARE = re.compile(r"分别|各是|各为|各自|相比|比较|对比|比起来|差多少|差距|高多少|低多少|还是|和.{0,16}(?:比|相比|目标|分别)")
 

@@ -28,6 +28,13 @@ class Slot(str, Enum):
             raise ValueError(f"unknown slot {s!r}: expected one of {[m.value for m in cls]}") from None
 
 
+# the names of measured quantities a number question may end in (城镇化率是多少, 产值有多少): the NUMBER slot, and
+# question.MEASURE_ASKED, which gives the word back to the noun phrase asked about
+MEASURE_WORDS = "率|指数|系数|强度|密度|规模|总量|产值|产量|收入|人数|数量"
+# what a list asked by its size is counted in (哪四样, 哪五张, 哪3个): the LIST slot and evidence's ASKED_SIZE
+SIZE_CLASSIFIERS = "个项条件家所种类大座样张块篇点位名处批"
+
+
 def _re(*alts: str) -> re.Pattern:
     return re.compile("|".join(alts))
 
@@ -129,11 +136,12 @@ def default_rules() -> QuestionRules:
                                r"(?:依据|原因|理由|考虑|目的|意义|作用|背景|好处|用意)(?:是什么|是啥|有哪些|有啥|在哪)|"
                                r"(?:哪些|什么|啥子?)(?:考虑|原因|理由|依据)")),                      # the reasons = why
             (Slot.NUMBER, _re(r"分别(?:是|为|有|要|能|达到|定)?(?:多少|几)|各(?:是|为|占|有)?(?:多少|几)")),   # several values
-            (Slot.LIST, _re(r"哪些|哪几|哪[0-9二两三四五六七八九十]+(?:[个项条件家所种类大座样张块篇点位名处批]|方面)|有几[个项条类种大]?.{0,8}(?:分别|是什么|是哪)|都有(?:啥子?|什么|哪)|"
+            (Slot.LIST, _re(r"哪些|哪几", rf"哪[0-9二两三四五六七八九十]+(?:[{SIZE_CLASSIFIERS}]|方面)",
+                            r"有几[个项条类种大]?.{0,8}(?:分别|是什么|是哪)|都有(?:啥子?|什么|哪)|"
                             r"包括(?:什么|啥子?|哪)|包含(?:什么|啥子?|哪)|分别是(?!如何|怎么|怎样|咋)|分别有|列举|有哪些|有哪几|几大|啥子些|些啥")),
             (Slot.NUMBER, _re(r"多少|(?<![这那前近])好多|(?<![这那前近好十])几[个十百千万亿条家所项座件倍成层台辆列次岁年天月户张套处批名位种类]|"
                               r"多[大高长重快远宽深]|比例|比重|占比|百分之|增速|增幅|增长率|几成|几个百分点|翻几番|"
-                              r"(?:率|指数|系数|强度|密度|规模|总量|产值|产量|收入|人数|数量)(?:是|为|有|达到|要达到|目标)?(?:多少|几)")),
+                              rf"(?:{MEASURE_WORDS})(?:是|为|有|达到|要达到|目标)?(?:多少|几)")),
             (Slot.TIME, _re(r"什么时候|啥时候|啥子时候|哪一年|哪年|何时|几月|哪天|哪一天|哪个月|哪一月|几号|多久|多长时间|好久|啥时|"
                             r"期限|时间表|截止到?哪|什么日子|什么时间")),
             (Slot.PLACE, _re(r"在哪里|在哪儿|在哪|哪里|哪儿|什么地方|啥地方|啥子地方|选址|位于|落户(?:在)?哪|放在哪")),

@@ -14,41 +14,30 @@ from typing import TYPE_CHECKING
 from ..corpus import normalize
 from ..scope import Gazetteer, cn_number
 from .question import Question
-from .rules import MULTIPLIERS, UNIT_WORDS, Slot, default_rules
+from .rules import MULTIPLIERS, SIZE_CLASSIFIERS, UNIT_WORDS, Slot, default_rules
 
 if TYPE_CHECKING:
     from .evidence import Unit
 
 
 YEAR_IN_TEXT = re.compile(r"(?<![0-9.])((?:19|20)\d{2})\s*年")
-
 DATE_IN_TEXT = re.compile(r"(?<![0-9.])(?:19|20)\d{2}\s*年|\d{1,2}\s*月|年底|年末|年内|年初|上半年|下半年|[一二三四五六七八九十]{1,3}五(?:期间|末|时期)?|"
                           r"之前|以前|前完成|前建成|前实现|期间|届时")
-
-
 RANGE_START = re.compile(r"\s*[—\-~～至到]\s*\d")
-
 # how exact a time is asked for: 哪一天 needs a day (3月28日), 哪个月 a month; 什么时候 any date or deadline
 DAY_ASKED = re.compile(r"哪一?天|几号|几月几[日号]|什么日子|具体日期|哪一日")
-
 MONTH_ASKED = re.compile(r"哪个月|哪一?月|几月份?")
-
 DAY_IN_TEXT = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*[日号]|(?<![\d.])\d{1,2}\s*日(?![本报])")
-
 MONTH_IN_TEXT = re.compile(r"\d{1,2}\s*月|月底|月初|季度|上半年|下半年|年底|年末|年初|年内")
-
 NUM = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千万亿]+|(?<![a-z])[iv]{1,4}(?=\s*(?:类|级)))"   # Ⅱ类 -> "ii类" after NFKC, "II 类" as typed
 
 PLACE_WORD = re.compile(r"[\u4e00-\u9fff]{2,6}(?:区|县|镇|乡|街道|村|片区|园区|新区|开发区)(?![\u4e00-\u9fff]{0,2}(?:建设|发展))")
 
 MEASURE_END = re.compile(r".(?:率|指数|系数|强度|密度)$")   # a measured quantity's name ends so (城镇化率)
-
 # an organisation asked for by its kind (哪家医院, 哪所高校, 高校是哪一所) -> the endings of such names
 KIND_SUFFIX = {"医院": "医院|保健院|卫生院", "高校": "大学|学院|学校", "大学": "大学|学院", "学校": "学校|学院|大学|中学|小学",
                "学院": "学院|大学", "银行": "银行", "企业": "公司|集团|企业", "公司": "公司|集团", "集团": "集团|公司",
                "科室": "科", "机构": "中心|办公室|委员会|机构|局|所", "单位": "中心|办公室|委员会|单位|局"}
-
-
 KIND_ASKED = re.compile(r"(?:哪|什么)(?:一|几)?(?:家|所|个|些)?(" + "|".join(KIND_SUFFIX) + r")(?=[？?，,。的]|$|来|建|投|牵|共|合|作为|把|要|去|在|负责|承)"
                         r"|(" + "|".join(KIND_SUFFIX) + r")(?:是|为)?哪(?:一|几)?(?:家|所|个)")
 
@@ -69,48 +58,30 @@ SEG_END = re.compile(r"[，,；;。！!？?]")
 
 PLACE_CATEGORY = re.compile(r"区县|(?:哪些|哪个|哪几个|哪一个|哪座|哪几座)(?:区|县|城市|省份|省|市|乡镇|镇|街道)(?!域|级|委|场)|"
                             r"哪些地区|哪些片区")
-
-
 TOWN_ASKED = re.compile(r"(?:哪个|哪些|哪几个|哪一个)(?:镇|乡|街道|乡镇|镇街)")
-
 TOWN_WORD = re.compile(r"[\u4e00-\u9fff]{2}(?:镇|乡|街道)(?![\u4e00-\u9fff]{0,1}(?:村|级|域|化))")
-
 REGION_ASKED = re.compile(r"(?:哪个|哪些|哪几个|哪一个|什么)(?:区县|区|县|城市|省份|省|市)(?!域|级|委|场|民)")
-
 PLAN_VERBS = default_rules().plan_verbs
 
 DEFINIENDUM_IDF = 5.0     # a definition question's rare focus word (两久: 6.8) is the term defined, as a quoted one is
-
 # per-capita, per-area, per-household figures are other quantities than the totals (人均地区生产总值 vs 地区生产总值)
 PER_UNIT = re.compile(r"人均|户均|亩均|地均|每(?:万|千|百|十万)?(?:人|户|亩|平方公里)(?:口)?|每万人口|每千人口")
-
 MEASURE_NOUN = re.compile(r"[速率量价费额数度]$")
-
 COUNT_ITEM = re.compile(r"(?:\d+(?:\.\d+)?|(?<![\u4e00-\u9fff])[一二两三四五六七八九十百千]+)\s*(?:个|家|所|项|条|座|批|处|万|亿)")
-
 NAMED_GROUP = re.compile(r"([一二三四五六七八九十两]+大)[\u4e00-\u9fff]{2}")    # 八大工程, 五大名片: a group by its size
-
 COUNTED_SET = re.compile(r"(?<![\d.])\d+\s*[件项个对所条家座类](?![\d%])")    # 15件, 500项: a set counted in the question
-
 CLAUSE_END = re.compile(r"[，,；;。：:、]")
-
 VAGUE_ONE = re.compile(r"批|些|系列|流|号|体|道|线|带|站|级|类|种|方面|部分|项项|点")
-
 # several items: A、B、C / A；B；/ 一是… / （一）… / “A”“B” / A、B (two). "A和B" alone is too common in any clause
 # to count (健全…出台和…调整机制 lists nothing); it does for a question asking for two (哪两个).
 ENUMERATION = re.compile(r"、.{1,30}、|；.{2,80}；|[一二三四五六七八九十]是|[（(][一二三四五六七八九十][）)]|以及|分别(?:为|是)|"
                          r"(?:[“\"][^”\"]{2,16}[”\"][、和及与]?){2,}|[^，。；,;]{2,20}、[^，。；,;]{2,20}|"
                          r"[“\"][^”\"]{2,24}[”\"].{1,30}?[“\"][^”\"]{2,24}[”\"]")     # 新增“A”，减少“B”
-
-
 PAIR = re.compile(r"[^，。；,;]{2,20}[和及与][^，。；,;]{2,20}")
-
 ASKS_TWO = re.compile(r"哪(?:两|二)|两[个项条家所种类大座件]|二者|两者|[^，,和]{1,8}和[^，,和]{1,8}的?[^，,]{0,8}分别")
-
 SEGMENT = re.compile(r"[^，,；;。：:！!？?]+")
-
 # a list asked by its size: 哪四样, 哪五张名片, 是哪3个
-ASKED_SIZE = re.compile(r"哪([0-9]+|[二两三四五六七八九十]+)(?:[个项条件家所种类大座样张块篇点位名处批]|方面)")
+ASKED_SIZE = re.compile(rf"哪([0-9]+|[二两三四五六七八九十]+)(?:[{SIZE_CLASSIFIERS}]|方面)")
 
 SENTENCE_END = re.compile(r"[；;。！!？?]")
 
@@ -133,6 +104,13 @@ def occurrences(f: str, t: str):
 
 def has(t: str, f: str) -> bool:
     return next(occurrences(f, t), None) is not None if _numeric(f) else f in t
+
+
+def _sentence_around(t: str, m: re.Match, ends: str) -> str:
+    """The stretch of ``t`` around the match ``m`` between the nearest of the characters ``ends`` on either side."""
+    a = max(t.rfind(x, 0, m.start()) for x in ends) + 1
+    after = [i for i in (t.find(x, m.end()) for x in ends) if i >= 0]
+    return t[a:min(after) if after else len(t)]
 
 
 def unit_class_of(word: str) -> str | None:
@@ -250,9 +228,7 @@ class SlotFinder:
     def _items_around(t: str, m: re.Match) -> int:
         """How many items the sentence of the enumeration ``m`` names at most: its 、/；-separated pieces (and a 和 after
         the last), its quoted names, its 一是/（一） markers."""
-        a = max(t.rfind(x, 0, m.start()) for x in "。！？") + 1
-        ends = [i for i in (t.find(x, m.end()) for x in "。！？") if i >= 0]
-        sent = t[a:min(ends) if ends else len(t)]
+        sent = _sentence_around(t, m, "。！？")
         pieces = len(re.findall(r"[、；;]", sent)) + 1
         last = max(sent.rfind("、"), sent.rfind("；"))
         if (re.match(r"[^，,。]*?(?:和|及|与)", sent[last + 1:]) if last >= 0 else re.search(r"和|及|与", m.group(0))):
@@ -611,9 +587,7 @@ class SlotFinder:
     def _other_compound(self, q: Question, t: str, m: re.Match) -> bool:
         """The figure's sentence lacks a compound focus noun of the question (城镇居民) but has its head (居民) with
         another word right before it (全体居民) and the question's first word (城镇) not near: another group's figure."""
-        a = max(t.rfind(x, 0, m.start()) for x in "。；;！？") + 1
-        ends = [i for i in (t.find(x, m.end()) for x in "。；;！？") if i >= 0]
-        sent = t[a:min(ends) if ends else len(t)]
+        sent = _sentence_around(t, m, "。；;！？")
         asked = normalize(q.normalized)
         for x in q.terms:
             if x.text not in q.focus or not x.known or len(x.text) < 4 or any(has(sent, f) for f in x.forms):
