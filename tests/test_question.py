@@ -272,6 +272,19 @@ def test_background_sentences_are_not_asks(qa):
     assert not {t.text for t in q.terms} & {"孩子", "明年", "我家"}
 
 
+def test_a_statement_with_a_question_word_before_the_question_is_background(qa):
+    # 想知道…会不会多起来。 asks nothing the final question does not: its words are not the topic
+    q = run(qa, "我在一家做大模型训练的小公司，租算力很贵，想知道重庆本地的算力资源会不会多起来。"
+                "请问双城经济圈行动方案里，重点算力设施的算力要突破多少？")
+    terms = {t.text for t in q.terms}
+    assert q.slot is Slot.NUMBER and "算力" in terms and not terms & {"模型", "公司", "本地"}
+
+
+def test_a_word_inside_a_glued_token_is_a_term_of_its_own(qa):
+    # jieba's 租算力 (a word no document has) must not swallow the 算力 asked later in the question
+    assert "算力" in {t.text for t in run(qa, "租算力很贵，重点算力设施的算力要突破多少？").terms}
+
+
 def test_followup_reuses_the_previous_question(qa):
     h = [{"role": "user", "content": "重庆到2030年研发经费投入强度目标是多少？"}, {"role": "assistant", "content": "3.25"}]
     q = run(qa, "那綦江呢？", h)

@@ -314,6 +314,10 @@ class QuestionAnalyzer:
         if len(parts) < 2:
             return t
         asking = [p for p in parts if re.search(r"[？?]", p) or any(pat.search(p) for _, pat in self.rules.slots[:-1])]
+        if any(re.search(r"[？?]\s*$", p) for p in asking):
+            # a statement before the question is its background, even with a question word in it ("想知道重庆本地的
+            # 算力资源会不会多起来。请问……要突破多少？"), as in ``asks``
+            asking = [p for p in asking if not re.search(r"[。！!]\s*$", p)]
         if asking and ANAPHORA.search(asking[0]) and not QUOTED.search(asking[0]):
             # "……这个项目总投资是多少？": the background says which project; one that quotes its name ("要深挖
             # “三山一镇一河”的资源，我想照着这个路线走一趟，请问…") says it itself
@@ -484,12 +488,14 @@ class QuestionAnalyzer:
         core = YEAR.sub(" ", core)
         proper = {w for w, f in self.lexicon.pos_tokens(core) if f in SPECIFIC_POS}
         out: dict[str, Term] = {}
+        quoted_keys: list[str] = []
         for q in quoted:
             key = re.sub(r"[\s“”\"「」『』]", "", q)
             if len(key) >= 2:
                 verbatim = bool(self.stats.substring_df(key))     # a quoted name the documents have is known (“组织保障”)
                 forms = (key,) if verbatim or self._known(key) else (key, *self._homophones(key))
                 out[key] = Term(key, self._weight(key, forms), True, forms, verbatim or any(self._known(f) for f in forms))
+                quoted_keys.append(key)
         raw = self.lexicon.tokens(core)
         tokens = [self._content(tok) for tok in raw]
         tokens = [t for t in tokens if t]
@@ -500,7 +506,7 @@ class QuestionAnalyzer:
         for tok in tokens:
             if tok in out or (len(tok) < 2 and not tok.isdigit() and not (keep_single and HAN.fullmatch(tok))):
                 continue
-            if any(tok in q and tok != q for q in out):          # a word inside a quoted term
+            if any(tok in q and tok != q for q in quoted_keys):  # a word inside a quoted term
                 continue
             if tok in UNIT_SET or (tok[:1] == "多" and tok[1:] in UNIT_SET):
                 continue                              # 公里, 亿元, 万人 (好多公里): the unit asked in, not the topic
