@@ -637,7 +637,12 @@ def test_a_member_of_a_list_ending_in_deng_has_no_figure_of_its_own_there(verifi
     assert verifier.check(q, verifier.units([both])[0]).slot
 
 
-def test_the_kind_a_list_is_asked_of_weighs_half_when_missing(verifier, qa):
+def test_the_kind_a_list_is_asked_of_weighs_half_when_missing(fake_pipeline, qa):
+    verifier = fake_pipeline.answerer.verifier      # with the lexicon: its part-of-speech tags tell a verb
     q = qa.run("綦江要跟哪些名校开展合作？", [])
     assert verifier._kind_asked(q, "名校") and not verifier._kind_asked(q, "合作")
     assert not verifier._kind_asked(qa.run("綦江要引进多少家企业？", []), "企业")   # a number's counted noun counts
+    # a kind named in several words ends the ask: each word of it is the kind
+    q = qa.run("綦江区重点培育的“綦色生香”品牌包括哪些特色物产？", [])
+    assert verifier._kind_asked(q, "特色") and verifier._kind_asked(q, "物产")
+    assert not verifier._kind_asked(qa.run("綦江要跟哪些名校合作办教育？", []), "合作")   # a verb after the kind

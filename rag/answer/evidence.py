@@ -250,14 +250,31 @@ class EvidenceVerifier(SlotFinder):
                 missing += top * (self.config.everyday_weight if light else 1.0)
         return got / (got + missing) if got + missing else 0.0
 
-    @staticmethod
-    def _kind_asked(q: Question, word: str) -> bool:
+    def _kind_asked(self, q: Question, word: str) -> bool:
         """``word`` is the kind a list or name is asked of (哪些名校, 哪几家企业): the clause names the members
         (南开中学、人民小学), seldom the kind; its absence weighs as an everyday word's."""
         if q.slot not in (Slot.LIST, Slot.ENTITY):
             return False
         at = q.normalized.find(word)
-        return at > 0 and bool(KIND_BEFORE.search(q.normalized[:at]))
+        if at <= 0:
+            return False
+        before = q.normalized[:at]
+        if KIND_BEFORE.search(before):
+            return True
+        # the last word of a kind named in several (哪些特色物产？, 哪五种物流枢纽): the nouns before it to the
+        # question word are the question's own, and the kind ends the ask
+        after = q.normalized[at + len(word):]
+        if not re.match(r"\s*(?:呢|啊|哦|吗|嘛|呀)?\s*(?:[？?。！!，,；;]|$)", after):
+            return False
+        others = sorted({x.text for x in q.terms if x.text != word and len(x.text) >= 2}, key=len, reverse=True)
+        for _ in range(2):
+            tail = next((o for o in others if before.endswith(o)), None)
+            if tail is None or self.is_verb(tail):
+                return False                  # 哪些名校开展合作: a verb between, so 合作 is what they do
+            before = before[:-len(tail)]
+            if KIND_BEFORE.search(before):
+                return True
+        return False
 
     def _found(self, term, t: str, h: str) -> float:
         if any(has(t, f) for f in term.forms):
