@@ -294,6 +294,16 @@ def test_a_list_of_figures_does_not_name_the_members(verifier, qa):
         "cq-2024", "梯度实施智能化改造，推广工业机器人、智能仓储、数字孪生等应用。")).slot
 
 
+def test_a_number_counting_a_set_is_in_a_clause_only_where_it_counts_the_same(verifier, qa):
+    q = qa.run("2024年计划要滚动实施15件重点民生实事，这15件具体是哪些？", [])
+    other = verifier.check(q, verifier.units([hit("cq-2024", "打造“15分钟公共文化服务圈”，实施全民健身步道工程。")])[0])
+    assert other.specific_missing == ("15",)
+    same = verifier.check(q, verifier.units([hit("cq-2024", "滚动实施2024年15 件重点民生实事。")])[0])
+    assert not same.specific_missing
+    verifier.config = replace(verifier.config, counted_numbers=False)
+    assert not verifier.check(q, other.unit).specific_missing
+
+
 def test_a_number_the_question_names_is_not_the_digits_of_another(verifier, qa):
     q = qa.run("这5个未来工厂分别是哪些企业？", [])
     assert verifier.coverage(q, "力争营收500亿元以上企业突破10家。") < verifier.coverage(q, "新建5个未来工厂。")

@@ -45,6 +45,9 @@ FEATURES = ("coverage", "coverage_any", "supported", "supported_share", "missing
 DISPLACING_WEIGHT = 2.0
 
 
+# a number the question counts a set with: 15件民生实事, 超10对友好城市
+COUNTED_NUMBER = re.compile(r"(?<![\d.])(\d+)\s*(?:余|多)?\s*([件项个对所条家座类])")
+
 # a year and a plan period asked side by side (2024年及“十四五”时期, “十四五”时期和2025年)
 YEAR_AND_PERIOD = re.compile(r"(?:19|20)\d{2}\s*年?[）)]?(?:及|和|与|、|以及)[“\"「]?十[一二三四五六七八九]五|"
                              r"十[一二三四五六七八九]五[”\"」]?(?:时期|期间)?(?:末)?(?:及|和|与|、|以及)\s*(?:19|20)\d{2}")
@@ -95,6 +98,8 @@ class EvidenceConfig:
                                    # a document whose years only overlap it (the 2023–2027 action plan)
     better_match: bool = True      # a figure is not the asked one when another clause names the asked thing more
                                    # fully but gives no figure for it (or one for another year)
+    counted_numbers: bool = True   # a number the question counts a set with (15件) is in a clause only when it
+                                   # counts the same there (15分钟… is another quantity)
 
     def __post_init__(self):
         for name in ("min_topic", "keep_ratio", "heading_weight", "everyday_weight", "min_focus"):
@@ -436,6 +441,8 @@ class EvidenceVerifier(SlotFinder):
         quotes (“六助”) is about it: the question's other names (綦江区养老…) need only be in that context."""
         text = normalize(u.text + " " + u.headings)
         missing = tuple(t.text for t in q.terms if t.specific and not any(has(text, f) for f in t.forms))
+        if self.config.counted_numbers:
+            missing += tuple(n for n in self._counted_elsewhere(q, text) if n not in missing)
         if missing and context is not None:
             quoted = {re.sub(r"\s", "", x) for x in QUOTED.findall(q.normalized)}
             if any(t.text in quoted and any(has(text, f) for f in t.forms) for t in q.terms):
@@ -448,6 +455,19 @@ class EvidenceVerifier(SlotFinder):
             spans = self._place_figures(q, normalize(u.text), spans) or None
         return Check(u, self.coverage(q, u.text, u.headings), bool(via), via, self.time(q, u) if cfg.check_time else True,
                      spans is not None, missing, tuple(spans or ()))
+
+    @staticmethod
+    def _counted_elsewhere(q: Question, text: str) -> list[str]:
+        """The numbers the question counts a set with (15件, 超10对) that ``text`` has only as other quantities:
+        “15分钟公共文化服务圈” is not about the 15件 民生实事 asked."""
+        specific = {t.text for t in q.terms if t.specific}
+        out = []
+        for m in COUNTED_NUMBER.finditer(q.normalized):
+            n, cls = m.group(1), m.group(2)
+            if n in specific and n not in out and has(text, n) and not re.search(
+                    rf"(?<![\d.]){re.escape(n)}[\s*]*(?:余|多)?[\s*]*{cls}", text):
+                out.append(n)
+        return out
 
     def run(self, q: Question, hits: Sequence[Hit], dense: Sequence[float] = ()) -> Verdict:
         cfg = self.config

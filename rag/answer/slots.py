@@ -67,7 +67,8 @@ DEFINIENDUM_IDF = 5.0     # a definition question's rare focus word (两久: 6.8
 # per-capita, per-area, per-household figures are other quantities than the totals (人均地区生产总值 vs 地区生产总值)
 PER_UNIT = re.compile(r"人均|户均|亩均|地均|每(?:万|千|百|十万)?(?:人|户|亩|平方公里)(?:口)?|每万人口|每千人口")
 MEASURE_NOUN = re.compile(r"[速率量价费额数度]$")
-COUNT_ITEM = re.compile(r"(?:\d+(?:\.\d+)?|(?<![\u4e00-\u9fff])[一二两三四五六七八九十百千]+)\s*(?:个|家|所|项|条|座|批|处|万|亿)")
+# (超**10**对: the action plan bolds its figures in markdown)
+COUNT_ITEM = re.compile(r"(?:\d+(?:\.\d+)?|(?<![\u4e00-\u9fff])[一二两三四五六七八九十百千]+)(?:\*\*)?\s*(?:个|家|所|项|条|座|批|处|对|件|万|亿)")
 NAMED_GROUP = re.compile(r"([一二三四五六七八九十两]+大)[\u4e00-\u9fff]{2}")    # 八大工程, 五大名片: a group by its size
 COUNTED_SET = re.compile(r"(?<![\d.])\d+\s*[件项个对所条家座类](?![\d%])")    # 15件, 500项: a set counted in the question
 CLAUSE_END = re.compile(r"[，,；;。：:、]")
@@ -448,7 +449,9 @@ class SlotFinder:
                 anchors = anchors + at
             # "那15件具体是哪些？": where the clause states the count the question quotes, the members are listed
             # by that phrase and are not the sentence that states it (…；滚动实施15件重点民生实事；… lists no 实事)
-            counts = [m for c in COUNTED_SET.finditer(q.normalized) for m in re.finditer(re.escape(c.group(0)), t)]
+            counts = [m for c in COUNTED_SET.finditer(q.normalized)
+                      for m in re.finditer(r"(?<![\d.])" + re.escape(re.sub(r"\D", "", c.group(0))) + r"(?:\*\*)?\s*"
+                                           + re.escape(c.group(0)[-1]), t)]       # 超**10**对 (markdown bold)
             if counts:
                 anchors = [m.span() for m in counts]
             # the asked thing as an item of a list (轨道交通第四期、第五期规划项目): that list is of its siblings
