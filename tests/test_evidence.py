@@ -294,6 +294,13 @@ def test_a_list_of_figures_does_not_name_the_members(verifier, qa):
         "cq-2024", "梯度实施智能化改造，推广工业机器人、智能仓储、数字孪生等应用。")).slot
 
 
+def test_figures_listed_among_other_segments_name_no_members(verifier, qa):
+    # the list of figures is one segment of a longer sentence (normalised commas are half-width), bolded figures
+    h = hit("cq-2024", "整合外国领事、商务机构资源，深化对外合作，新增国际友好城市超**10**对、友好交流城市超**15**对，"
+                       "争取举办国际会议活动超**200**场。")
+    assert not check(verifier, qa, "2024年计划新增国际友好城市超10对，具体和哪些外国城市结好？", h).slot
+
+
 def test_a_number_counting_a_set_is_in_a_clause_only_where_it_counts_the_same(verifier, qa):
     q = qa.run("2024年计划要滚动实施15件重点民生实事，这15件具体是哪些？", [])
     other = verifier.check(q, verifier.units([hit("cq-2024", "打造“15分钟公共文化服务圈”，实施全民健身步道工程。")])[0])

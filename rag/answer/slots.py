@@ -108,7 +108,9 @@ def has(t: str, f: str) -> bool:
 
 
 def _sentence_around(t: str, m: re.Match, ends: str) -> str:
-    """The stretch of ``t`` around the match ``m`` between the nearest of the characters ``ends`` on either side."""
+    """The stretch of ``t`` around the match ``m`` between the nearest of the characters ``ends`` on either side.
+    ``t`` is NFKC-normalised (``corpus.normalize``): its commas, semicolons, ！ and ？ are half-width, so ``ends``
+    names both widths."""
     a = max(t.rfind(x, 0, m.start()) for x in ends) + 1
     after = [i for i in (t.find(x, m.end()) for x in ends) if i >= 0]
     return t[a:min(after) if after else len(t)]
@@ -229,9 +231,9 @@ class SlotFinder:
     def _items_around(t: str, m: re.Match) -> int:
         """How many items the sentence of the enumeration ``m`` names at most: its 、/；-separated pieces (and a 和 after
         the last), its quoted names, its 一是/（一） markers."""
-        sent = _sentence_around(t, m, "。！？")
+        sent = _sentence_around(t, m, "。！？!?")
         pieces = len(re.findall(r"[、；;]", sent)) + 1
-        last = max(sent.rfind("、"), sent.rfind("；"))
+        last = max(sent.rfind("、"), sent.rfind("；"), sent.rfind(";"))
         if (re.match(r"[^，,。]*?(?:和|及|与)", sent[last + 1:]) if last >= 0 else re.search(r"和|及|与", m.group(0))):
             pieces += 1                       # A、B、C和D; A和B
         quoted = len(re.findall(r"[“\"][^”\"]{1,24}[”\"]", sent))
@@ -244,9 +246,7 @@ class SlotFinder:
         say which the 5 未来工厂 are."""
         if "、" not in m.group(0):
             return False
-        a = t.rfind("，", 0, m.start()) + 1
-        b = min([i for i in (t.find("，", m.end()), t.find("。", m.end())) if i >= 0] or [len(t)])
-        items = re.split(r"[、和及]", t[a:b])
+        items = re.split(r"[、和及]", _sentence_around(t, m, "，,。"))
         counted = [x for x in items if COUNT_ITEM.search(x)]     # 5个未来工厂 / 专精特新企业400家
         return len(items) >= 2 and len(counted) >= len(items) - 1
 
@@ -590,7 +590,7 @@ class SlotFinder:
     def _other_compound(self, q: Question, t: str, m: re.Match) -> bool:
         """The figure's sentence lacks a compound focus noun of the question (城镇居民) but has its head (居民) with
         another word right before it (全体居民) and the question's first word (城镇) not near: another group's figure."""
-        sent = _sentence_around(t, m, "。；;！？")
+        sent = _sentence_around(t, m, "。；;！？!?")
         asked = normalize(q.normalized)
         for x in q.terms:
             if x.text not in q.focus or not x.known or len(x.text) < 4 or any(has(sent, f) for f in x.forms):
