@@ -306,6 +306,12 @@ def test_words_of_the_clauses_that_set_the_scene_weigh_less(qa):
     assert t["骗子"].everyday and not t["诈骗"].everyday
 
 
+def test_a_one_character_name_in_a_joint_programme_is_not_the_subject_beside_another_place(qa):
+    assert qa.subject_of("四川省推动成渝地区双城经济圈建设到2027年的目标").places == ("四川省",)
+    assert qa.subject_of("成渝地区双城经济圈建设到2027年的目标").places == ("重庆市",)     # alone, it is
+    assert "綦江区" in qa.subject_of("渝黔合作中綦江要建什么").places
+
+
 def test_a_named_outline_without_its_place_is_the_asked_places_outline(qa):
     assert qa.subject_of("「十五五」规划纲要2030年的目标又是多少").docs == ("chongqing-15th-five-year-plan",)
     assert qa.subject_of("綦江“十五五”规划纲要里的目标").docs == ("qijiang-15th-five-year-plan",)

@@ -337,6 +337,11 @@ class QuestionAnalyzer:
         """Places (the most specific of an address: 重庆市綦江区 -> 綦江区; both sides of 全市和綦江区) and named
         documents."""
         spans = [(r, a, b) for r, a, b in self.gaz.spans(t) if not COMPARED.match(t, b) and not COMPARED_BY.search(t[max(0, a - 3):a])]
+        # a one-character short name (渝 of 成渝地区双城经济圈, 川渝, 渝黔) names a joint programme, not who acts: beside
+        # an unrelated place named in full ("四川省推动成渝地区双城经济圈建设…") the question is about that place
+        full = [r for r, a, b in spans if b - a >= 2]
+        spans = [(r, a, b) for r, a, b in spans if b - a >= 2 or not full
+                 or any(r == f or self.gaz.is_within(r, f) or self.gaz.is_within(f, r) for f in full)]
         places = []
         for i, (r, a, b) in enumerate(spans):
             nxt = spans[i + 1] if i + 1 < len(spans) else None
