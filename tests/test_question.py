@@ -280,6 +280,11 @@ def test_a_statement_with_a_question_word_before_the_question_is_background(qa):
     assert q.slot is Slot.NUMBER and "算力" in terms and not terms & {"模型", "公司", "本地"}
 
 
+def test_an_ask_that_names_no_thing_takes_its_topic_from_the_sentences_before(qa):
+    q = run(qa, "我是做技术转移服务的，手上有份2024年计划说全市技术合同交易额要突破800亿元。我想知道2024年实际最终完成了多少？")
+    assert "交易额" in {t.text for t in q.terms}
+
+
 def test_a_word_inside_a_glued_token_is_a_term_of_its_own(qa):
     # jieba's 租算力 (a word no document has) must not swallow the 算力 asked later in the question
     assert "算力" in {t.text for t in run(qa, "租算力很贵，重点算力设施的算力要突破多少？").terms}

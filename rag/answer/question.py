@@ -322,7 +322,15 @@ class QuestionAnalyzer:
             # "……这个项目总投资是多少？": the background says which project; one that quotes its name ("要深挖
             # “三山一镇一河”的资源，我想照着这个路线走一趟，请问…") says it itself
             return t
-        return "".join(asking) if asking else t
+        if not asking:
+            return t
+        ask = "".join(asking)
+        if not any(x.known and not all(f == "v" for _, f in self.lexicon.word_tags(x.text))
+                   for x in self.terms_of(ask, self.subject_of(ask))):
+            # "…技术合同交易额要突破800亿元。我想知道2024年实际最终完成了多少？": the ask names no thing (完成 is
+            # how it went), so the sentences before it say what it is about
+            return t
+        return ask
 
     def ask_clause(self, t: str) -> str:
         """The clause that asks, when clauses before it only set the scene ("中心城区防洪要达到100年一遇，那万州城区
