@@ -64,7 +64,8 @@ class Answerer:
             weak_aliases=retriever.weak, outlines=[d for d, t in retriever.titles.items() if "规划纲要" in t],
             regions={d: sc.region for d, sc in retriever.scopes.items()}, abbreviations=retriever.abbreviations,
             outline_periods={d: (sc.start, sc.end) for d, sc in retriever.scopes.items() if sc.start and sc.end})
-        self.verifier = verifier or EvidenceVerifier(config, index.chunks, retriever.scopes, gaz, self.home, index.lexicon)
+        self.verifier = verifier or EvidenceVerifier(config, index.chunks, retriever.scopes, gaz, self.home, index.lexicon,
+                                                      retriever.texts)
         self.decider = decider or Decider(_decision_model())
         self.ranker = make_ranker(settings.fusion, index.chunks, self.verifier, self.home)
         self.composer = composer or Composer(

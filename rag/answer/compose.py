@@ -79,7 +79,7 @@ class Composer:
             if any(abs(u.start - p.start) < 5 for p in picked):
                 continue
             picked.append(u)
-        if q.slot in (Slot.LIST, Slot.DEFINITION, Slot.WHY_HOW) and best.hit.kind not in ("table_row", "glossary"):
+        if q.slot in (Slot.LIST, Slot.DEFINITION, Slot.WHY_HOW) and best.hit.kind not in ("table_row", "glossary", "item_list"):
             whole = self._group(best)
             if whole is not None:
                 picked[0] = whole

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from ..chunk import split_sentences
 from ..corpus import normalize
@@ -24,6 +24,7 @@ from ..lexicon import QUOTED
 from ..parse import align
 from ..schema import Hit
 from ..scope import DocScope, Gazetteer
+from .columns import ItemGroups, group_hit, listed_members
 from .question import Question
 from .rules import Slot
 # SEG_END and quantities are imported from here by lead.py and the tests
@@ -98,6 +99,8 @@ class EvidenceConfig:
                                    # a document whose years only overlap it (the 2023–2027 action plan)
     better_match: bool = True      # a figure is not the asked one when another clause names the asked thing more
                                    # fully but gives no figure for it (or one for another year)
+    item_lists: bool = True        # a list no clause gives may be the numbered items of one 专栏 (1．港口型… 5．商贸
+                                   # 服务型国家物流枢纽), their titles naming what is asked
     counted_numbers: bool = True   # a number the question counts a set with (15件) is in a clause only when it
                                    # counts the same there (15分钟… is another quantity)
 
@@ -194,11 +197,15 @@ class EvidenceVerifier(SlotFinder):
     """``chunks``: the index's chunks (for each hit's headings and each report's layout)."""
 
     def __init__(self, config: EvidenceConfig, chunks: Sequence, scopes: dict[str, DocScope], gazetteer: Gazetteer,
-                 home_region: str = "", lexicon=None):
+                 home_region: str = "", lexicon=None, texts: Mapping[str, str] | None = None):
+        """``texts``: the documents' text by id, for quoting an item group (``columns``); without them no item group
+        answers a list."""
         if home_region and home_region not in gazetteer.regions:
             raise ValueError(f"home_region {home_region!r} is not a region of the gazetteer")
         super().__init__(config, gazetteer, home_region, lexicon)
         self.scopes = scopes
+        self.texts = texts
+        self.items = ItemGroups(chunks) if texts is not None else None
         self._headings = {c.chunk_id: c.headings for c in chunks}
         self._plan_start: dict[str, int] = {}     # per report: offset of the first heading of its plan part
         for c in chunks:
@@ -210,7 +217,8 @@ class EvidenceVerifier(SlotFinder):
                 self._plan_start[c.doc_id] = c.start
 
     def headings_of(self, h: Hit) -> tuple[str, ...]:
-        return self._headings.get(h.chunk_id, ())
+        heads = self._headings.get(h.chunk_id, ())
+        return heads[:-1] if h.kind == "item_list" else heads     # an item group: its first member's, less its title
 
     # -- units ------------------------------------------------------------------------------
     def units(self, hits: Sequence[Hit]) -> list[Unit]:
@@ -490,6 +498,12 @@ class EvidenceVerifier(SlotFinder):
         if cfg.better_match and cfg.check_slot:
             checks = self.displaced(q, checks)
         supported = tuple(c for c in checks if c.supported)
+        if not missing and cfg.item_lists and q.slot is Slot.LIST and self.items is not None:
+            # the numbered items of one 专栏 may list what no clause does (“五型”国家物流枢纽是哪五种), or more of it
+            group = self.item_list(q, hits, all_text)
+            if group is not None and (not supported or group.coverage > supported[0].coverage):
+                checks = [group] + checks
+                supported = (group,) + supported
         near = tuple(c for c in checks if not c.supported and c.coverage >= cfg.min_topic)
         reason = None
         if not supported:
@@ -500,6 +514,37 @@ class EvidenceVerifier(SlotFinder):
             else:
                 reason = "topic"
         return Verdict(supported, near, reason, missing, self.features(q, checks, supported, missing, dense))
+
+    def item_list(self, q: Question, hits: Sequence[Hit], context: str) -> Check | None:
+        """The members of the item group of the best-ranked retrieved item whose titles (or heading) name what is
+        asked, as one supported check; None when no group fits the question (its size, its subject, its time)."""
+        words = [x for x in q.known_terms if not self._kind_asked(q, x.text)]
+        size = self._asked_size(q)
+        seen = set()
+        for r, h in enumerate(hits):
+            group = self.items.of(h.chunk_id)
+            if group is None or id(group) in seen:
+                continue
+            seen.add(id(group))
+            members = listed_members(q, group, words, size)
+            if not members:
+                continue
+            hit = group_hit(group, members, self.texts, h.score)
+            heads = " ".join(group.headings) + " " + group.location
+            lacking = [t for t in q.terms if t.specific and not any(has(normalize(hit.match_text + heads), f) for f in t.forms)]
+            if lacking:
+                # the set's quoted name (“五型”) is a retrieved clause's (协同“五型”国家物流枢纽), not the items':
+                # that clause introduces the group, as a heading would
+                intro = next((x.match_text for x in hits if all(any(has(normalize(x.match_text), f) for f in t.forms)
+                                                                 for t in lacking)), None)
+                if intro is None:
+                    continue
+                heads += " " + intro
+            u = Unit(hit, r, hit.match_text, hit.start, hit.end, heads)
+            c = replace(self.check(q, u), slot=True, spans=())
+            if c.supported:
+                return c
+        return None
 
     def displaced(self, q: Question, checks: list[Check]) -> list[Check]:
         """A supported clause lacking a focus word (what is counted) that an on-topic clause without the value holds

@@ -181,6 +181,8 @@ class AnswerLine:
             return self.row(q, unit.text)
         if unit.hit.kind == "glossary":
             return self.entry(unit.text)
+        if unit.hit.kind == "item_list":            # a 专栏's numbered items: their titles are the list
+            return self._fit("；".join(item_titles(unit.text)))
         text = unit.text
         src = text if len(normalize(text)) == len(text) else normalize(text)
         if q.slot is Slot.LIST and spans:
@@ -323,6 +325,11 @@ class AnswerLine:
             return text
         cut = max((m.start() for m in SEG_END.finditer(text, 0, cap)), default=cap)
         return text[:cut] + "……"
+
+
+def item_titles(text: str) -> list[str]:
+    """The titles of the numbered items in ``text`` (1．科技金融。…2．绿色金融。… -> 科技金融, 绿色金融), verbatim."""
+    return [m.group(1).strip() for m in re.finditer(r"(?:^|(?<=[。；;]))\s*\d{1,2}\s*[．.、]\s*([^。：:；;]{2,30})[。：:；;]", text)]
 
 
 def spans_in(check: Check | None, unit: Unit) -> tuple[tuple[int, int], ...]:
