@@ -316,6 +316,24 @@ def test_a_number_the_question_names_is_not_the_digits_of_another(verifier, qa):
     assert verifier.coverage(q, "力争营收500亿元以上企业突破10家。") < verifier.coverage(q, "新建5个未来工厂。")
 
 
+def test_the_names_before_the_asked_count_say_where_the_counted_things_are(verifier, qa):
+    h = hit("qj-plan", "4．低空。推进横山、古剑山、高庙、万隆、丁山、老瀛山等6个直升机/固定翼停机坪及N个低空起降点前期工作。",
+            kind="item")
+    assert check(verifier, qa, "綦江计划推进前期工作的6个直升机/固定翼停机坪分别在哪里？", h).slot
+    assert not check(verifier, qa, "綦江计划推进前期工作的5个直升机/固定翼停机坪分别在哪里？", h).slot   # six named
+    assert not check(verifier, qa, "綦江的直升机停机坪在哪里？", h).slot           # no count asked: they may be names
+
+
+def test_a_province_asked_is_named_by_its_short_name_in_a_joint_name(verifier, qa):
+    from rag.answer.slots import short_named_provinces
+    assert [p for p, _, _ in short_named_provinces("深化推进鲁渝东西部协作")] == ["山东省", "重庆市"]
+    assert short_named_provinces("新港") == [] and short_named_provinces("渝渝") == []     # everyday, repeated
+    h = hit("cq-2024", "精准抓好4个国家乡村振兴重点帮扶县帮扶工作，深化推进鲁渝东西部协作，坚持将65%以上中央衔接资金用于产业发展。")
+    assert check(verifier, qa, "2024年计划提出深化推进重庆与哪个省市的东西部协作？", h).slot
+    assert not check(verifier, qa, "2024年计划提出深化推进重庆与哪个省市的东西部协作？", hit(
+        "cq-2024", "深化推进东西部协作，坚持将65%以上中央衔接资金用于产业发展。")).slot
+
+
 def test_a_place_that_names_another_thing_of_the_asked_kind_is_no_answer(verifier, qa):
     h = hit("cq-plan", "谋划建设重庆新机场，优化完善江北国际机场、万州五桥机场、黔江武陵山机场等服务功能。")
     assert not check(verifier, qa, "重庆新机场选在哪个区？", h).slot                   # those are other airports

@@ -58,8 +58,32 @@ SEG_END = re.compile(r"[，,；;。！!？?]")
 
 PLACE_CATEGORY = re.compile(r"区县|(?:哪些|哪个|哪几个|哪一个|哪座|哪几座)(?:区|县|城市|省份|省|市|乡镇|镇|街道)(?!域|级|委|场)|"
                             r"哪些地区|哪些片区")
+# the provinces' one-character short names (the national standard's), as joined in 鲁渝东西部协作, 川渝, 渝黔: a
+# place question (哪个省市) is answered by them. 云青宁新港台贵吉黑蒙 are everyday characters too: a run needs another.
+PROVINCE_SHORT = {"京": "北京市", "津": "天津市", "沪": "上海市", "渝": "重庆市", "冀": "河北省", "晋": "山西省",
+                  "辽": "辽宁省", "吉": "吉林省", "黑": "黑龙江省", "苏": "江苏省", "浙": "浙江省", "皖": "安徽省",
+                  "闽": "福建省", "赣": "江西省", "鲁": "山东省", "豫": "河南省", "鄂": "湖北省", "湘": "湖南省",
+                  "粤": "广东省", "琼": "海南省", "川": "四川省", "蜀": "四川省", "黔": "贵州省", "贵": "贵州省",
+                  "滇": "云南省", "云": "云南省", "陕": "陕西省", "秦": "陕西省", "甘": "甘肃省", "陇": "甘肃省",
+                  "青": "青海省", "台": "台湾省", "蒙": "内蒙古自治区", "桂": "广西壮族自治区", "藏": "西藏自治区",
+                  "宁": "宁夏回族自治区", "新": "新疆维吾尔自治区", "港": "香港特别行政区", "澳": "澳门特别行政区"}
+SHORT_RUN = re.compile("[" + "".join(PROVINCE_SHORT) + "]{2,4}")
+EVERYDAY_SHORT = set("云青宁新港台贵吉黑蒙")
+
+
+def short_named_provinces(t: str) -> list[tuple[str, int, int]]:
+    """(province, start, end) of each run of provinces' short names in ``t`` (鲁渝 -> 山东省, 重庆市), the run's span."""
+    out = []
+    for m in SHORT_RUN.finditer(t):
+        run = m.group(0)
+        if len(set(run)) == len(run) and set(run) - EVERYDAY_SHORT:
+            out += [(PROVINCE_SHORT[ch], m.start(), m.end()) for ch in run]
+    return out
+
+
 TOWN_ASKED = re.compile(r"(?:哪个|哪些|哪几个|哪一个)(?:镇|乡|街道|乡镇|镇街)")
 TOWN_WORD = re.compile(r"[\u4e00-\u9fff]{2}(?:镇|乡|街道)(?![\u4e00-\u9fff]{0,1}(?:村|级|域|化))")
+PROVINCE_ASKED = re.compile(r"(?:哪个|哪些|哪几个|哪一个|什么)(?:省份|省市|省区|省)")
 REGION_ASKED = re.compile(r"(?:哪个|哪些|哪几个|哪一个|什么)(?:区县|区|县|城市|省份|省|市)(?!域|级|委|场|民)")
 PLAN_VERBS = default_rules().plan_verbs
 
@@ -359,6 +383,10 @@ class SlotFinder:
             spans = self._topic_spans(q, t)
             near = [p for p in self.names_places(q, t)
                     if (ps := self.place_spans(q, t, p)) and (not spans or any(self._near(spans, a, b, 20, 20) for a, b in ps))]
+            if PROVINCE_ASKED.search(q.normalized):  # 哪个省市: 鲁渝东西部协作 names 山东
+                asked = set(q.subject.places) | ({self.home} if self.home else set())
+                near += [t[a:b] for p, a, b in short_named_provinces(t) if p not in asked and t[a:b] not in near
+                         and (not spans or self._near(spans, a, b, 20, 20))]
             if TOWN_ASKED.search(q.normalized):      # 哪个镇: towns the gazetteer does not list (安稳镇获批…)
                 near += [m.group(0) for m in TOWN_WORD.finditer(t) if m.group(0) not in near
                          and (not spans or self._near(spans, m.start(), m.end(), 20, 20))
@@ -417,6 +445,8 @@ class SlotFinder:
             topic = self._topic_spans(q, t)
             if q.known_terms and not topic:
                 return None                       # no word of what is asked: its places are other things'
+            if named := self._named_by_count(q, t, topic):
+                return named                      # 推进横山、古剑山…等6个停机坪: the 6 asked are where these names are
             spans = self._anchor_spans(q, t) or topic   # by 银河桥水库, not by any 水库
             named = self.names_places(q, t)
             # the asked kind (片区 in 哪个片区) is in the topic too, but a place word ending in it is the answer
@@ -476,6 +506,28 @@ class SlotFinder:
                                                             and x.weight >= DEFINIENDUM_IDF]
             ok = bool(named) and any(has(t, f) for x in named for f in x.forms)   # 两久项目指啥: “两久”项目…
             return [] if ok else None
+        return []
+
+    def _named_by_count(self, q: Question, t: str, topic: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Where the question counts what it asks about (这6个停机坪分别在哪里) and the clause names exactly that many
+        before 等+that count, next to the asked thing (横山、古剑山、高庙、万隆、丁山、老瀛山等6个直升机/固定翼停机坪):
+        the names, one span each; [] otherwise."""
+        for c in COUNTED_SET.finditer(normalize(q.normalized)):
+            n, cls = int(re.sub(r"\D", "", c.group(0))), c.group(0)[-1]
+            for m in re.finditer(rf"((?:[\u4e00-\u9fff]{{2,6}}、)+[\u4e00-\u9fff]{{2,6}})等\s*{n}\s*{cls}", t):
+                names = m.group(1).split("、")
+                if len(names) == n and any(m.end() <= a <= m.end() + 12 for a, _ in topic):
+                    at = m.start(1)
+                    if self.lexicon is not None and hasattr(self.lexicon, "word_tags"):
+                        lead = self.lexicon.word_tags(names[0])       # 推进横山: the verb before the first name
+                        if len(lead) >= 2 and lead[0][1] == "v":
+                            at += len(lead[0][0])
+                            names[0] = names[0][len(lead[0][0]):]
+                    out = []
+                    for x in names:
+                        out.append((at, at + len(x)))
+                        at += len(x) + 1
+                    return out
         return []
 
     def _place_figures(self, q: Question, t: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
