@@ -286,6 +286,12 @@ def test_an_ask_that_names_no_thing_takes_its_topic_from_the_sentences_before(qa
     assert "交易额" in {t.text for t in q.terms}
 
 
+def test_a_common_noun_jieba_tags_as_a_name_is_no_name(qa):
+    t = {x.text: x for x in run(qa, "重庆对公办幼儿园在园幼儿占比定了什么目标？").terms}
+    assert not t["幼儿园"].specific                     # jieba: 幼儿园/nr, a dictionary word of frequency 405
+    assert {x.text for x in run(qa, "2024年计划要开工华峰化工的哪个项目？").terms if x.specific} >= {"华峰"}   # a name
+
+
 def test_a_word_inside_a_glued_token_is_a_term_of_its_own(qa):
     # jieba's 租算力 (a word no document has) must not swallow the 算力 asked later in the question
     assert "算力" in {t.text for t in run(qa, "租算力很贵，重点算力设施的算力要突破多少？").terms}
