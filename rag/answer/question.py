@@ -35,9 +35,10 @@ MARKUP = re.compile(r"<[^>]{0,200}>|&[a-z]+;|https?://\S+")
 SPECIFIC_POS = ("nr", "nt", "eng")
 # a word this common in everyday Chinese (jieba's dictionary frequency) is how people talk (老人, 自己, 方便) as often
 # as what they ask about: absent from a clause it counts half (the first golden set's refusal rule used 3000)
-# jieba's dictionary tags some common nouns as person names (幼儿园 freq 405, 米粉 1336): a name is rare there
-# (李克强 6, 王小明 3, 金凤 0), so an nr word this frequent is no name the documents must contain
-COMMON_NR_FREQ = 100
+# jieba's dictionary tags common nouns as person or organisation names (幼儿园/nr 405, 养老院/nr 28, 贡献率/nr 32,
+# 加工厂/nt 145): a name is rare there (李克强 6, 王小明 3, 长安汽车 4, 金凤 0), so an nr/nt word this frequent is
+# no name the documents must contain (still a weighted term)
+COMMON_NAME_FREQ = 20
 EVERYDAY_FREQ = 3000       # person, organisation, Latin word: names the documents must contain
 
 
@@ -503,7 +504,7 @@ class QuestionAnalyzer:
             core = core.replace(n, " ")
         core = YEAR.sub(" ", core)
         proper = {w for w, f in self.lexicon.pos_tokens(core) if f in SPECIFIC_POS
-                  and not (f == "nr" and self.lexicon.general_freq(w) >= COMMON_NR_FREQ)}
+                  and not (f in ("nr", "nt") and self.lexicon.general_freq(w) >= COMMON_NAME_FREQ)}
         out: dict[str, Term] = {}
         quoted_keys: list[str] = []
         for q in quoted:
