@@ -306,6 +306,19 @@ def test_followup_reuses_the_previous_question(qa):
     assert q.timeframe.years == (2025,)
 
 
+def test_a_question_with_no_topic_of_its_own_after_another_is_a_followup(qa):
+    h = [{"role": "user", "content": "2025年重庆城镇新增就业目标定的是多少？"}, {"role": "assistant", "content": "65万人"}]
+    q = run(qa, "为啥子比2024年定得还高些？", h)
+    assert q.rewritten and "就业" in {t.text for t in q.terms} and q.slot is Slot.WHY_HOW
+    assert q.timeframe.years == (2025,)             # 2024 is what it is compared with, 2025 the previous question's
+    assert not run(qa, "綦江的城镇化率为啥比重庆高？", h).rewritten     # a topic of its own: no follow-up
+
+
+def test_the_year_a_change_is_measured_from_is_not_the_time_asked(qa):
+    assert run(qa, "2025年计划指标体系相比2024年新增了哪项指标？").timeframe.years == ()
+    assert set(run(qa, "2030年目标比2025年高多少？").timeframe.years) == {2025, 2030}     # a difference: both
+
+
 def test_rules_compile():
     r = default_rules()
     assert [s for s, _ in r.slots][-1] is Slot.ENTITY

@@ -25,8 +25,9 @@ def user_turns(history: list[dict]) -> list[str]:
 
 
 def rewrite_followup(question: str, history: list[dict], names: list[str] | dict[str, list[str]],
-                     start: re.Pattern | None = None) -> str | None:
-    """The follow-up as a standalone query, or None when it does not look like a follow-up.
+                     start: re.Pattern | None = None, force: bool = False) -> str | None:
+    """The follow-up as a standalone query, or None when it does not look like a follow-up (``force``: it is one,
+    the caller found it names no topic of its own).
 
     ``names``: the place and document names a follow-up may swap in ("那綦江呢？" after a question about
     重庆 -> "綦江 <the question without 重庆>"); a dict of aliases per document is accepted too.
@@ -38,7 +39,7 @@ def rewrite_followup(question: str, history: list[dict], names: list[str] | dict
     if not turns:
         return None
     start = start or default_rules().followup_start
-    if not looks_like_followup(question, start):
+    if not force and not looks_like_followup(question, start):
         return None
     if isinstance(names, dict):
         names = [n for ns in names.values() for n in ns]

@@ -189,6 +189,11 @@ DIFFERENCE = re.compile(rf"(?:比|较)(?P<base>[^，,。？?；;]{{0,12}}?){_MOR
                         rf"(?:相比|比)[，,]?{_MORE}|(?:相差|差距|差值|还差|差)(?:了|是|有|为)?(?:多少|几|好多)")
 
 
+# the year a change is measured from (比2024年定得还高, 相比2024年新增了): the base, not the time asked about --
+# unless the question asks the difference of two figures, which asks both years
+BASE_YEAR = re.compile(r"((?:相比|比起|比|较)\s*)(?:19|20)\d{2}\s*年")
+
+
 def without_difference(text: str) -> str:
     """``text`` without the words that ask a difference (比 … 高多少, 与 … 相比还差多少), keeping what is compared."""
     return DIFFERENCE.sub(lambda m: f" {m.group('base') or m.group('base2') or ''} ", text)
@@ -600,6 +605,11 @@ class QuestionAnalyzer:
             rewritten = self.clean(rewritten)
         elif history and last_user_turn(list(history)):
             rewritten = rewrite_followup(corrected, list(history), self.followup_names, self.rules.followup_start)
+            if rewritten is None and self._topicless(corrected):
+                # "为啥子比2024年定得还高些？" after a question about 城镇新增就业: no topic of its own, so the previous
+                # question's, however long it is
+                rewritten = rewrite_followup(corrected, list(history), self.followup_names, self.rules.followup_start,
+                                             force=True)
         query = rewritten or corrected
         ask = self.focus(corrected)
         slot, said = self.slot_of(ask)
@@ -620,12 +630,13 @@ class QuestionAnalyzer:
         clause_subject = self.subject_of(self.ask_clause(ask))
         if not rewritten and clause_subject.places and set(clause_subject.places) != set(subject.places):
             subject = Subject(clause_subject.places, subject.docs, "")
-        undated = lambda x: self._undated(x, dated)  # noqa: E731
+        based = not DIFFERENCE.search(ask)
+        undated = lambda x: self._undated(BASE_YEAR.sub(r"\1", x) if based else x, dated)  # noqa: E731
         own = self.timeframe_of(undated(ask))    # a follow-up's own year or aspect replaces the previous turn's
         clause_tf = self.timeframe_of(undated(self.ask_clause(ask)))
         if clause_tf.aspect or self.ask_clause(ask) != ask:       # the asking clause says target or actual, not its preamble
             own = TimeFrame(own.years, own.period, clause_tf.aspect)
-        own = self.dated_by_document(own, ask)
+        own = self.dated_by_document(own, BASE_YEAR.sub(r"\1", ask) if based else ask)
         timeframe = own if not rewritten or own.years or own.period else self.timeframe_of(undated(query))
         if rewritten and own.aspect is None and timeframe is own:
             timeframe = TimeFrame(own.years, own.period, self.timeframe_of(undated(query)).aspect)
@@ -651,6 +662,14 @@ class QuestionAnalyzer:
         if len(asks) >= 2 and not rewritten:
             return replace(whole, parts=self.parts_of(asks, whole))
         return whole
+
+    def _topicless(self, t: str) -> bool:
+        """``t`` names no place, document or known word other than plain verbs (为啥子比2024年定得还高些？)."""
+        subject = self.subject_of(t)
+        if subject.places or subject.docs:
+            return False
+        return not any(x.known and not all(f == "v" for _, f in self.lexicon.word_tags(x.text))
+                       for x in self.terms_of(without_difference(t), subject))
 
     @staticmethod
     def _scene_words_weigh_less(terms: tuple[Term, ...], clause: str) -> tuple[Term, ...]:
