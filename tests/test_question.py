@@ -81,6 +81,7 @@ def test_short_real_questions_are_not_garbage(qa, text, history):
     ("有哪些重点产业", Slot.LIST), ("2024年新增的6家三级医院分别是哪几家？", Slot.LIST), ("都有啥子项目", Slot.LIST),
     ("2030年目标是多少", Slot.NUMBER), ("綦江以后要修几条路？", Slot.NUMBER), ("占比多大", Slot.NUMBER),
     ("重庆 家庭医生 签约率 目标", Slot.NUMBER), ("2025年计划新增了哪项指标？", Slot.ENTITY),
+    ("工业投资要增长10%，这个目标靠什么支撑？", Slot.WHY_HOW),
     ("要推进哪部地方性法规的立法？", Slot.ENTITY),
     ("渝贵高铁啥时候能通车啊？", Slot.TIME), ("哪一年建成", Slot.TIME),
     ("新机场选址在哪里？", Slot.PLACE),
@@ -290,6 +291,12 @@ def test_a_common_noun_jieba_tags_as_a_name_is_no_name(qa):
     t = {x.text: x for x in run(qa, "重庆对公办幼儿园在园幼儿占比定了什么目标？").terms}
     assert not t["幼儿园"].specific                     # jieba: 幼儿园/nr, a dictionary word of frequency 405
     assert {x.text for x in run(qa, "2024年计划要开工华峰化工的哪个项目？").terms if x.specific} >= {"华峰"}   # a name
+
+
+def test_a_quoted_mark_is_what_is_asked_about(qa):
+    t = {x.text: x for x in run(qa, "綦江“十五五”主要指标表里，带“*”号和标“—”的分别表示什么？").terms}
+    assert t["*"].specific and t["—"].specific
+    assert "好" not in {x.text for x in run(qa, "规划说的“好”是什么？").terms if x.specific}     # a character is no mark
 
 
 def test_a_word_inside_a_glued_token_is_a_term_of_its_own(qa):

@@ -514,7 +514,8 @@ class QuestionAnalyzer:
         quoted_keys: list[str] = []
         for q in quoted:
             key = re.sub(r"[\s“”\"「」『』]", "", q)
-            if len(key) >= 2:
+            # a quoted mark (带“*”号, 标“—”) is what is asked about, as a quoted name is
+            if len(key) >= 2 or (len(key) == 1 and not key.isalnum() and not HAN.match(key)):
                 verbatim = bool(self.stats.substring_df(key))     # a quoted name the documents have is known (“组织保障”)
                 forms = (key,) if verbatim or self._known(key) else (key, *self._homophones(key))
                 out[key] = Term(key, self._weight(key, forms), True, forms, verbatim or any(self._known(f) for f in forms))
