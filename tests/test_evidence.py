@@ -334,6 +334,14 @@ def test_a_province_asked_is_named_by_its_short_name_in_a_joint_name(verifier, q
         "cq-2024", "深化推进东西部协作，坚持将65%以上中央衔接资金用于产业发展。")).slot
 
 
+def test_a_place_before_the_question_word_must_be_where_the_answer_is(verifier, qa):
+    h = hit("qj-plan", "传承创新发展中医药，建立以区中医院为龙头、覆盖区—镇—村三级的服务联盟，打造一批中医优势专科群。")
+    assert check(verifier, qa, "綦江要建立以哪家医院为龙头的服务联盟？", h).slot
+    assert not check(verifier, qa, "綦江国家区域医疗中心是和江苏哪家医院合作共建的？", h).slot     # not in 江苏
+    assert check(verifier, qa, "綦江与贵州哪个市共建产业合作示范园？", hit(
+        "qj-plan", "持续深化与遵义桐梓、习水等黔北地区全方位战略合作，共建产业合作示范园。")).slot    # 遵义 is in 贵州
+
+
 def test_a_place_that_names_another_thing_of_the_asked_kind_is_no_answer(verifier, qa):
     h = hit("cq-plan", "谋划建设重庆新机场，优化完善江北国际机场、万州五桥机场、黔江武陵山机场等服务功能。")
     assert not check(verifier, qa, "重庆新机场选在哪个区？", h).slot                   # those are other airports

@@ -367,6 +367,16 @@ class SlotFinder:
                     return True
         return False
 
+    def qualifying_place(self, q: Question) -> str | None:
+        """A place outside the home region named right before the question word (江苏哪家医院, 四川的哪个城市): what
+        is asked is in that place, so the clause must name it."""
+        t = q.normalized
+        for r, a, b in self.gaz.spans(t):
+            if re.match(r"(?:省|市)?的?(?:哪|什么)", t[b:]) and r != self.home \
+                    and not (self.home and self.gaz.is_within(r, self.home)):
+                return r
+        return None
+
     def slot(self, q: Question, u: Unit) -> bool:
         return self.slot_spans(q, u) is not None
 
@@ -375,6 +385,10 @@ class SlotFinder:
         enumeration found next to the topic), or None when it does not. An empty list: the whole clause
         supplies it (a glossary entry, a 专栏 row, a why/how clause). The answer line is cut around these."""
         t = normalize(u.text)
+        if q.slot in (Slot.ENTITY, Slot.LIST, Slot.PLACE) and (place := self.qualifying_place(q)) and not any(
+                m == place or self.gaz.is_within(m, place) for m in self.gaz.mentions(normalize(u.text + " " + u.headings))):
+            return None                       # 和江苏哪家医院合作: a hospital the clause does not place in 江苏 is no
+                                              # answer; 与贵州哪个市: 遵义 is in 贵州
         if q.slot is Slot.LIST and u.hit.kind in ("glossary", "table_row"):
             return []                         # an entry or a row is what the list question names
         if self.config.place_lists and q.slot in (Slot.LIST, Slot.ENTITY) \
