@@ -334,6 +334,14 @@ def test_a_province_asked_is_named_by_its_short_name_in_a_joint_name(verifier, q
         "cq-2024", "深化推进东西部协作，坚持将65%以上中央衔接资金用于产业发展。")).slot
 
 
+def test_a_figure_relative_to_an_average_is_not_the_asked_one(verifier, qa):
+    rel = hit("cq-2025", "渝东新城大力提升综合交通枢纽功能,固定资产投资、社会消费品零售总额增速高于全市平均 4.5 个、0.7 个百分点。")
+    assert not check(verifier, qa, "2024年社会消费品零售总额实际增长了多少？", rel).slot
+    assert check(verifier, qa, "2024年渝东新城社会消费品零售总额增速比全市平均高多少？", rel).slot   # asked
+    verifier.config = replace(verifier.config, relative_figures=False)
+    assert check(verifier, qa, "2024年社会消费品零售总额实际增长了多少？", rel).slot
+
+
 def test_a_place_before_the_question_word_must_be_where_the_answer_is(verifier, qa):
     h = hit("qj-plan", "传承创新发展中医药，建立以区中医院为龙头、覆盖区—镇—村三级的服务联盟，打造一批中医优势专科群。")
     assert check(verifier, qa, "綦江要建立以哪家医院为龙头的服务联盟？", h).slot

@@ -99,6 +99,7 @@ class EvidenceConfig:
                                    # a document whose years only overlap it (the 2023–2027 action plan)
     better_match: bool = True      # a figure is not the asked one when another clause names the asked thing more
                                    # fully but gives no figure for it (or one for another year)
+    relative_figures: bool = True  # 增速高于全市平均4.5个百分点 is no growth rate unless a comparison is asked
     item_lists: bool = True        # a list no clause gives may be the numbered items of one 专栏 (1．港口型… 5．商贸
                                    # 服务型国家物流枢纽), their titles naming what is asked
     counted_numbers: bool = True   # a number the question counts a set with (15件) is in a clause only when it

@@ -89,6 +89,9 @@ PLAN_VERBS = default_rules().plan_verbs
 
 DEFINIENDUM_IDF = 5.0     # a definition question's rare focus word (两久: 6.8) is the term defined, as a quoted one is
 # per-capita, per-area, per-household figures are other quantities than the totals (人均地区生产总值 vs 地区生产总值)
+# a figure by how much something is above/below a whole's average or level, and questions that ask one
+RELATIVE_TO = re.compile(r"(?:高于|低于|快于|慢于|超出|领先)[^，,；;。]{0,10}(?:平均|水平|增速|增幅)")
+RELATIVE_ASKED = re.compile(r"高于|低于|快于|慢于|超出|领先|比(?!重|例|率)|平均")     # not 比重/比例
 PER_UNIT = re.compile(r"人均|户均|亩均|地均|每(?:万|千|百|十万)?(?:人|户|亩|平方公里)(?:口)?|每万人口|每千人口")
 MEASURE_NOUN = re.compile(r"[速率量价费额数度]$")
 # (超**10**对: the action plan bolds its figures in markdown)
@@ -367,6 +370,15 @@ class SlotFinder:
                     return True
         return False
 
+    @staticmethod
+    def _relative_figure(q: Question, t: str, m: re.Match) -> bool:
+        """The figure at ``m`` is by how much something is above an average (增速高于全市平均4.5个、0.7个百分点),
+        and the question asks no comparison. (The same for a rate per head asked as a total -- 每千人口托位数达4.19个
+        for 托位有多少个 -- refused three answerable dev items whose askers name the rate in other words or in an
+        earlier part: not done.)"""
+        seg = re.split(r"[，,；;。]", t[:m.start()])[-1]
+        return bool(RELATIVE_TO.search(seg)) and not RELATIVE_ASKED.search(q.normalized)
+
     def qualifying_place(self, q: Question) -> str | None:
         """A place outside the home region named right before the question word (江苏哪家医院, 四川的哪个城市): what
         is asked is in that place, so the clause must name it."""
@@ -433,6 +445,8 @@ class SlotFinder:
                      and m.group(1) not in given]     # a number the question states is not its answer (2.9万个托位中…)
             if not found:
                 return None                       # a number, but not one tied to what was asked
+            if self.config.relative_figures:
+                found = [(c, m) for c, m in found if not self._relative_figure(q, t, m)]
             found = [(c, m) for c, m in found
                      if (not self.config.counted_noun or self._counts_the_focus(q, t, c, m))
                      and (not self.config.other_kind or not self._other_kind(q, t, m, self.lexicon))
