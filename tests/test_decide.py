@@ -66,3 +66,13 @@ def test_fallback_rule_without_a_model():
     d = Decider(None)
     assert d.run(verdict(True, coverage=0.5)).answer
     assert not d.run(verdict(True, coverage=0.3)).answer
+
+
+def test_every_check_switch_can_be_ablated():
+    # eval.answer_ablations switches each boolean of EvidenceConfig off in turn; a new check must be listed there
+    from dataclasses import fields
+
+    from eval.answer_ablations import SWITCHES
+    from rag.answer.evidence import EvidenceConfig
+
+    assert set(SWITCHES) == {f.name for f in fields(EvidenceConfig) if f.type in (bool, "bool")}
