@@ -81,9 +81,8 @@ def listed_members(q: Question, group: ItemGroup, words: Sequence, size: int | N
     """The members a list question asks of ``group``: those whose title holds the asked ``words``' heaviest plain
     word and at least half the best title's weight of them (枢纽港产业园能力提升 shares only 枢纽 with
     港口型国家物流枢纽); () when they are not the asked number (哪五种) or fewer than two."""
-    def weight(text: str) -> float:
-        t = normalize(text)
-        return sum(x.weight for x in words if any(has(t, f) for f in x.forms))
+    def holds(t: str, x) -> bool:
+        return any(has(t, f) for f in x.forms)
 
     # the heaviest word of what is asked must be in every member's title: 物流 of “五型”国家物流枢纽; the action
     # plan's 1．增强国家中心城市核心功能… share 国家 or 城市 with many questions, never 友好城市 or 口岸
@@ -91,7 +90,8 @@ def listed_members(q: Question, group: ItemGroup, words: Sequence, size: int | N
     if not plain:
         return ()
     head = max(plain, key=lambda x: x.weight)
-    scores = [weight(m.title) if any(has(normalize(m.title), f) for f in head.forms) else 0.0 for m in group.members]
+    titles = [normalize(m.title) for m in group.members]
+    scores = [sum(x.weight for x in words if holds(t, x)) if holds(t, head) else 0.0 for t in titles]
     best = max(scores, default=0.0)
     picked = tuple(m for m, s in zip(group.members, scores) if best and s >= 0.5 * best)
     if len(picked) < 2 or (size is not None and len(picked) != size):

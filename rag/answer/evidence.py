@@ -532,7 +532,8 @@ class EvidenceVerifier(SlotFinder):
                 continue
             hit = group_hit(group, members, self.texts, h.score)
             heads = " ".join(group.headings) + " " + group.location
-            lacking = [t for t in q.terms if t.specific and not any(has(normalize(hit.match_text + heads), f) for f in t.forms)]
+            own = normalize(hit.match_text + heads)
+            lacking = [t for t in q.terms if t.specific and not any(has(own, f) for f in t.forms)]
             if lacking:
                 # the set's quoted name (“五型”) is a retrieved clause's (协同“五型”国家物流枢纽), not the items':
                 # that clause introduces the group, as a heading would

@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 
 from ..corpus import normalize
 from ..lexicon import QUOTED
+from .columns import item_title
 from .evidence import SEG_END, Check, Unit
 from .question import Question
 from .rules import Slot
@@ -328,8 +329,9 @@ class AnswerLine:
 
 
 def item_titles(text: str) -> list[str]:
-    """The titles of the numbered items in ``text`` (1．科技金融。…2．绿色金融。… -> 科技金融, 绿色金融), verbatim."""
-    return [m.group(1).strip() for m in re.finditer(r"(?:^|(?<=[。；;]))\s*\d{1,2}\s*[．.、]\s*([^。：:；;]{2,30})[。：:；;]", text)]
+    """The titles of the numbered items in ``text`` (1．科技金融。…2．绿色金融。… -> 科技金融, 绿色金融), verbatim: each
+    sentence read as ``columns.item_title`` reads an item's heading."""
+    return [t for s in re.split(r"(?<=[。；;])", text) if (t := item_title(s))]
 
 
 def spans_in(check: Check | None, unit: Unit) -> tuple[tuple[int, int], ...]:

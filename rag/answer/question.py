@@ -334,8 +334,7 @@ class QuestionAnalyzer:
         if not asking:
             return t
         ask = "".join(asking)
-        if not any(x.known and not all(f == "v" for _, f in self.lexicon.word_tags(x.text))
-                   for x in self.terms_of(ask, self.subject_of(ask))):
+        if not self._names_a_thing(ask, self.subject_of(ask)):
             # "…技术合同交易额要突破800亿元。我想知道2024年实际最终完成了多少？": the ask names no thing (完成 is
             # how it went), so the sentences before it say what it is about
             return t
@@ -632,12 +631,13 @@ class QuestionAnalyzer:
         if not rewritten and clause_subject.places and set(clause_subject.places) != set(subject.places):
             subject = Subject(clause_subject.places, subject.docs, "")
         based = not DIFFERENCE.search(ask)
-        undated = lambda x: self._undated(BASE_YEAR.sub(r"\1", x) if based else x, dated)  # noqa: E731
+        rebased = lambda x: BASE_YEAR.sub(r"\1", x) if based else x  # noqa: E731
+        undated = lambda x: self._undated(rebased(x), dated)  # noqa: E731
         own = self.timeframe_of(undated(ask))    # a follow-up's own year or aspect replaces the previous turn's
         clause_tf = self.timeframe_of(undated(self.ask_clause(ask)))
         if clause_tf.aspect or self.ask_clause(ask) != ask:       # the asking clause says target or actual, not its preamble
             own = TimeFrame(own.years, own.period, clause_tf.aspect)
-        own = self.dated_by_document(own, BASE_YEAR.sub(r"\1", ask) if based else ask)
+        own = self.dated_by_document(own, rebased(ask))
         timeframe = own if not rewritten or own.years or own.period else self.timeframe_of(undated(query))
         if rewritten and own.aspect is None and timeframe is own:
             timeframe = TimeFrame(own.years, own.period, self.timeframe_of(undated(query)).aspect)
@@ -669,8 +669,12 @@ class QuestionAnalyzer:
         subject = self.subject_of(t)
         if subject.places or subject.docs:
             return False
-        return not any(x.known and not all(f == "v" for _, f in self.lexicon.word_tags(x.text))
-                       for x in self.terms_of(without_difference(t), subject))
+        return not self._names_a_thing(without_difference(t), subject)
+
+    def _names_a_thing(self, t: str, subject: Subject) -> bool:
+        """``t`` has a known term other than a plain verb (完成, 定得 name no thing)."""
+        return any(x.known and not all(f == "v" for _, f in self.lexicon.word_tags(x.text))
+                   for x in self.terms_of(t, subject))
 
     @staticmethod
     def _scene_words_weigh_less(terms: tuple[Term, ...], clause: str) -> tuple[Term, ...]:
