@@ -525,6 +525,19 @@ def test_the_home_region_s_own_clause_comes_before_a_district_s(verifier, qa):
     assert v.supported[0].unit.hit.doc_id == "qj-plan"
 
 
+def test_guihua_said_as_the_document_puts_the_outline_s_clause_first(verifier, qa):
+    # the annual report states the same figure and scores higher; 规划里 means the outline
+    report = hit("cq-2024", "全市养老机构床位达到12万张。")              # the 2024 plan: a target too
+    outline = hit("cq-plan", "到2030年，养老机构床位达到15万张。")
+    q = qa.run("规划里养老机构床位的目标是多少张？", [])
+    q = replace(q, subject=replace(q.subject, outline=("cq-plan",)))       # the fixture's outline id
+    assert verifier.run(q, [report, outline]).supported[0].unit.hit.doc_id == "cq-plan"
+    off = EvidenceVerifier(replace(verifier.config, plan_word=False), verifier_chunks(), SCOPES, gazetteer(), "重庆市")
+    assert off.run(q, [report, outline]).supported[0].unit.hit.doc_id == "cq-2024"
+    dated = replace(q, subject=replace(q.subject, outline=()))             # no 规划 said: the order is the score's
+    assert verifier.run(dated, [report, outline]).supported[0].unit.hit.doc_id == "cq-2024"
+
+
 def test_the_named_document_s_clause_comes_before_another_s_glossary_except_for_a_definition(verifier, qa):
     named = hit("cq-2024", "实施千万亩高标准农田改造提升、千亿级优势特色产业培育、千万农民增收致富促进、千个宜居宜业和美乡村"
                            "示范创建“四千行动”，加快推进农业农村现代化。")
@@ -538,6 +551,17 @@ def test_the_named_document_s_clause_comes_before_another_s_glossary_except_for_
     assert v.supported[0].unit.hit.doc_id == "cq-2024"
     v = verifier.run(named_2024("2024年计划里说的“四千行动”指的啥？"), [entry, named])
     assert v.supported[0].unit.hit.doc_id == "cq-plan"
+
+
+def test_a_named_document_s_clause_leads_though_another_holds_a_word_it_lacks(verifier, qa):
+    other = hit("qj-plan", "独角兽企业。指成立年限不超过10年，获得过专业机构的私募投资的企业。由市经济信息委负责认定管理。", kind="glossary")
+    own = hit("cq-plan", "独角兽企业。指成立年限不超过10年，获得过专业机构的私募投资的企业。", kind="glossary")
+    q = qa.run("《纲要》名词解释对独角兽企业的认定条件是怎样表述的？", [])
+    assert q.subject.docs == ("chongqing-15th-five-year-plan",)
+    q = replace(q, subject=replace(q.subject, docs=("cq-plan",)))       # the fixture's outline id
+    assert verifier.run(q, [other, own]).supported[0].unit.hit.doc_id == "cq-plan"
+    off = EvidenceVerifier(replace(verifier.config, named_first=False), verifier_chunks(), SCOPES, gazetteer(), "重庆市")
+    assert off.run(q, [other, own]).supported[0].unit.hit.doc_id == "qj-plan"      # 认定: only 綦江's entry has it
 
 
 def test_a_plan_s_base_year_column_is_no_target(verifier, qa):

@@ -425,6 +425,17 @@ def test_a_plan_period_s_guihua_names_that_period_s_outline_only(fake_pipeline):
     assert qa.run("“十五五”规划期间要建多少公里高铁？", []).subject.docs == ()        # 规划期间: a time, no document
 
 
+def test_guihua_said_as_the_document_means_the_outline_of_the_place_asked(fake_pipeline):
+    qa = fake_pipeline.answerer.analyzer
+    assert qa.run("规划里养老床位的目标是多少张？", []).subject.outline == ("chongqing-15th-five-year-plan",)
+    assert qa.run("綦江的规划打算怎么化解债务？", []).subject.docs == ("qijiang-15th-five-year-plan",)  # named already
+    assert qa.run("规划里万盛的定位是什么？", []).subject.outline == ()        # no outline of that place
+    assert qa.run("城市规划面积有多大？", []).subject.outline == ()            # a compound noun, not the document
+    assert qa.run("轨交五期规划有哪些线", []).subject.outline == ()            # the rail plan, not the outline
+    assert qa.run("规划建设多少公里轨道？", []).subject.outline == ()          # the verb of a thing planned
+    assert qa.run("“十五五”规划的城镇化率目标是多少？", []).subject.outline == ()  # names the document itself
+
+
 
 def test_how_each_side_arranges_it_is_a_how_question_not_a_list(fake_pipeline):
     qa = fake_pipeline.answerer.analyzer

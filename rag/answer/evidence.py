@@ -97,6 +97,10 @@ class EvidenceConfig:
                                    # is in the place's own segment and the place is not one of a list (南川、武隆等)
     period_tiers: bool = True      # a plan period asked (“十五五”期间): the plan of exactly that period answers before
                                    # a document whose years only overlap it (the 2023–2027 action plan)
+    plan_word: bool = True         # 规划 said as the document (规划里, 规划的目标) and no year or document named: the
+                                   # outline's supported clauses come first (a report may state the same figure)
+    named_first: bool = True       # a document named (《纲要》名词解释对…): its supported clauses lead even when another
+                                   # document's holds a question word they lack (綦江's entry adds 认定)
     better_match: bool = True      # a figure is not the asked one when another clause names the asked thing more
                                    # fully but gives no figure for it (or one for another year)
     relative_figures: bool = True  # 增速高于全市平均4.5个百分点 is no growth rate unless a comparison is asked
@@ -496,6 +500,8 @@ class EvidenceVerifier(SlotFinder):
             checks = self.by_tier(q, checks)
         if cfg.period_tiers:
             checks = self.by_period(q, checks)
+        if cfg.plan_word:
+            checks = self.by_outline(q, checks)
         if cfg.better_match and cfg.check_slot:
             checks = self.displaced(q, checks)
         supported = tuple(c for c in checks if c.supported)
@@ -594,6 +600,22 @@ class EvidenceVerifier(SlotFinder):
         moved = {id(c) for c in first}
         return first + [c for c in checks if id(c) not in moved]
 
+    def by_outline(self, q: Question, checks: list[Check]) -> list[Check]:
+        """规划 said as the document (规划的目标是多少户, 规划打算怎么化解) with no year, period or document named: among the
+        supported clauses of the first one's subject tier, the outline's come first. Only the order changes: a
+        report or the action plan stating the same figure still answers when the outline does not."""
+        if not q.subject.outline or q.timeframe.years or q.timeframe.period:
+            return checks
+        supported = [c for c in checks if c.supported]
+        if not supported:
+            return checks
+        tier = self.tier(q, supported[0])
+        first = [c for c in supported if self.tier(q, c) == tier and c.unit.hit.doc_id in q.subject.outline]
+        if not first or first[0] is supported[0]:
+            return checks
+        moved = {id(c) for c in first}
+        return first + [c for c in checks if id(c) not in moved]
+
     def by_tier(self, q: Question, checks: list[Check]) -> list[Check]:
         """``checks`` (best score first) with the supported clauses of tier-2 documents first -- unless the best
         lower-tier clause holds a word of the question that none of them holds (赶水镇, 綦河, “一心三副” are 綦江's
@@ -604,6 +626,8 @@ class EvidenceVerifier(SlotFinder):
         low = next((c for c, t in zip(checks, tiers) if t < 2 and c.supported), None)
         if not top or low is None or low.unit.score <= top[0].unit.score:
             return checks
+        if self.config.named_first and any(c.subject_via == "named" for c in top):
+            return self.grouped(checks, tiers)      # the name says which document; a word held elsewhere does not
         text = normalize(low.unit.text + " " + low.unit.headings)
         tops = [normalize(c.unit.text + " " + c.unit.headings) for c in top[:self.config.max_units]]
         for t in q.known_terms:
@@ -612,7 +636,11 @@ class EvidenceVerifier(SlotFinder):
             held = [f for f in t.forms if has(text, f)]
             if held and not any(has(x, f) for x in tops for f in t.forms):
                 return checks
-        # by score within each group
+        return self.grouped(checks, tiers)
+
+    @staticmethod
+    def grouped(checks: list[Check], tiers: list[int]) -> list[Check]:
+        """Tier 2 first, by score within each group."""
         return [c for c, t in zip(checks, tiers) if t == 2] + [c for c, t in zip(checks, tiers) if t != 2]
 
     @staticmethod
