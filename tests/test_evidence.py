@@ -342,6 +342,27 @@ def test_a_figure_relative_to_an_average_is_not_the_asked_one(verifier, qa):
     assert check(verifier, qa, "2024年社会消费品零售总额实际增长了多少？", rel).slot
 
 
+def test_a_part_asked_with_qizhong_is_named_in_the_figure_s_own_segment(verifier, qa):
+    whole = hit("cq-plan", "启动中心城区市级绿道示范项目建设，逐步构建贯通全域的绿道网络，建设山城绿道1000公里。")
+    assert check(verifier, qa, "全市要建多少公里山城绿道？", whole).slot
+    before = [{"role": "user", "content": "全市要建多少公里山城绿道？"}, {"role": "assistant", "content": "1000公里"}]
+    assert not check(verifier, qa, "其中中心城区要建多少公里？", whole, before).slot    # the whole's figure
+    part = hit("cq-2025", "设置指标37项，其中约束性指标8项、预期性指标29项。")
+    assert check(verifier, qa, "2025年计划设置多少项指标？其中约束性指标有几项？", part).slot
+    assert not check(verifier, qa, "2025年计划其中约束性指标有几项？", hit("cq-2025", "约束性指标包括生态环保等方面，设置指标37项。")).slot
+    verifier.config = replace(verifier.config, subset_figures=False)
+    assert check(verifier, qa, "其中中心城区要建多少公里？", whole, before).slot
+
+
+def test_a_place_or_name_is_not_the_asked_one_when_another_clause_names_the_asked_thing_without_it(verifier, qa):
+    other = hit("cq-plan", "新建重庆大学智谷校区、西南大学两江水土校区，推动重庆中医药学院等新增博士学位授予单位提质发展。")
+    asked = hit("cq-plan", "推动重庆旅游职业学院迁建。")       # the college asked, but no place
+    q = qa.run("重庆旅游职业学院要搬到哪里去？", [])
+    assert verifier.run(q, [other, asked]).supported == ()
+    off = EvidenceVerifier(replace(verifier.config, better_names=False), verifier_chunks(), SCOPES, gazetteer(), "重庆市")
+    assert off.run(q, [other, asked]).supported[0].unit.hit is other
+
+
 def test_a_place_before_the_question_word_must_be_where_the_answer_is(verifier, qa):
     h = hit("qj-plan", "传承创新发展中医药，建立以区中医院为龙头、覆盖区—镇—村三级的服务联盟，打造一批中医优势专科群。")
     assert check(verifier, qa, "綦江要建立以哪家医院为龙头的服务联盟？", h).slot

@@ -103,6 +103,10 @@ class EvidenceConfig:
                                    # document's holds a question word they lack (綦江's entry adds 认定)
     better_match: bool = True      # a figure is not the asked one when another clause names the asked thing more
                                    # fully but gives no figure for it (or one for another year)
+    subset_figures: bool = True    # 其中中心城区要建多少公里: the figure's own segment names the part (中心城区), not
+                                   # only the whole it is part of (建设山城绿道1000公里)
+    better_names: bool = True      # better_match for a name or place asked too: 推动重庆旅游职业学院迁建 names the asked
+                                   # college but no place, so 职业学校…合作开办产业学院's places are no answer
     relative_figures: bool = True  # 增速高于全市平均4.5个百分点 is no growth rate unless a comparison is asked
     item_lists: bool = True        # a list no clause gives may be the numbered items of one 专栏 (1．港口型… 5．商贸
                                    # 服务型国家物流枢纽), their titles naming what is asked
@@ -558,18 +562,22 @@ class EvidenceVerifier(SlotFinder):
         """A supported clause lacking a focus word (what is counted) that an on-topic clause without the value holds
         counts another thing: 规上工业增加值增长18% is not the 数字经济核心产业增加值 the 2024 plan only targets;
         50万头生猪 is not the 安稳山羊 of the clause that gives no number. Such a clause fails the slot."""
-        if q.slot is not Slot.NUMBER:
+        named = q.slot in (Slot.ENTITY, Slot.PLACE) and self.config.better_names
+        if q.slot is not Slot.NUMBER and not named:
             return checks
         # nouns and distinguishing words (核心, 山羊, 新型), not the verbs and measure words of how it is asked
         # (要提高到, 参加…的有, 这一块): those the figure's clause need not repeat
         focus = [t for t in q.terms if t.text in q.focus and t.known and len(t.text) >= 2
-                 and t.weight >= DISPLACING_WEIGHT and self.is_noun(t.text)]
+                 and t.weight >= DISPLACING_WEIGHT and self.is_noun(t.text)
+                 and not (named and self._frames_ask(q, t.text))]       # 哪个科室: the kind asked, named by no clause
         if not focus:
             return checks
         texts = {id(c): normalize(c.unit.text + " " + c.unit.headings) for c in checks}
         holds = lambda c, t: any(has(texts[id(c)], f) for f in t.forms)  # noqa: E731
+        # for a name, only a rival in the time frame: the plan's target (力争建成通车市郊铁路璧铜线) words what the
+        # report's result (璧铜线建成开通) says otherwise (dev P118)
         rivals = [c for c in checks if not c.supported and c.subject and not c.specific_missing
-                  and c.failed in ("time", "slot")]
+                  and c.failed in (("slot",) if named else ("time", "slot"))]
         out = []
         for c in checks:
             lacking = [t for t in focus if not holds(c, t)] if c.supported else []

@@ -108,6 +108,8 @@ ENUMERATION = re.compile(r"、.{1,30}、|；.{2,80}；|[一二三四五六七八
 PAIR = re.compile(r"[^，。；,;]{2,20}[和及与][^，。；,;]{2,20}")
 ASKS_TWO = re.compile(r"哪(?:两|二)|两[个项条家所种类大座件]|二者|两者|[^，,和]{1,8}和[^，,和]{1,8}的?[^，,]{0,8}分别")
 SEGMENT = re.compile(r"[^，,；;。：:！!？?]+")
+# 其中X要建多少 / 其中X有几项: X is a part of a whole the question (or the turn before) states; up to the question word
+SUBSET = re.compile(r"其中(?P<part>[^，,。；;？?！!]{1,24}?)(?:多少|几|好多|多大|多高|哪)")
 # a list asked by its size: 哪四样, 哪五张名片, 是哪3个
 ASKED_SIZE = re.compile(rf"哪([0-9]+|[二两三四五六七八九十]+)(?:[{SIZE_CLASSIFIERS}]|方面)")
 
@@ -284,6 +286,24 @@ class SlotFinder:
         return any(cls._near([(a, b)], start, end) and (start >= a or not SEG_END.search(t, end, a))
                    for a, b in spans)
 
+    def _subset_part(self, q: Question) -> tuple[list, list[str]]:
+        """The known words and the places of the part a 其中 question asks about (其中中心城区要建多少公里: the
+        place 中心城区; 其中约束性指标有几项: 约束性, 指标)."""
+        m = SUBSET.search(q.normalized)
+        if not m:
+            return [], []
+        part = m.group("part")
+        return ([x for x in q.known_terms if len(x.text) >= 2 and x.text in part],
+                [r for r, _, _ in self.gaz.spans(part)])
+
+    def _segment_names(self, t: str, pos: int, part: tuple[list, list[str]]) -> bool:
+        """The segment of ``t`` (between commas, colons, sentence ends) at ``pos`` names every word and place of
+        ``part``."""
+        seg = next((s.group(0) for s in SEGMENT.finditer(t) if s.start() <= pos < s.end()), "")
+        terms, places = part
+        return all(any(has(seg, f) for f in x.forms) for x in terms) and all(
+            any(m == p or self.gaz.is_within(m, p) for m in self.gaz.mentions(seg)) for p in places)
+
     @staticmethod
     def _near(spans: list[tuple[int, int]], start: int, end: int, after: int = 30, before: int = 12) -> bool:
         return any(a - before <= end and start <= b + after for a, b in spans)
@@ -447,6 +467,8 @@ class SlotFinder:
                 return None                       # a number, but not one tied to what was asked
             if self.config.relative_figures:
                 found = [(c, m) for c, m in found if not self._relative_figure(q, t, m)]
+            if self.config.subset_figures and any(part := self._subset_part(q)):
+                found = [(c, m) for c, m in found if self._segment_names(t, m.start(), part)]
             found = [(c, m) for c, m in found
                      if (not self.config.counted_noun or self._counts_the_focus(q, t, c, m))
                      and (not self.config.other_kind or not self._other_kind(q, t, m, self.lexicon))
