@@ -236,6 +236,14 @@ def test_several_asks_become_parts(qa):
     assert first.subject.docs == (R24,) and second.subject.docs == ()       # but not the plan: actuals are elsewhere
 
 
+def test_a_part_asking_only_how_it_went_asks_the_thing_and_unit_before(qa):
+    first, second = run(qa, "2024年城镇新增就业的计划目标是多少？实际完成了多少？").parts
+    assert first.unit is not None and second.unit == first.unit            # 万人, not the 5.3% next to 完成
+    assert set(first.focus) <= set(second.focus) and "完成" in second.focus
+    first, second = run(qa, "2025年全市规上工业增加值力争增长多少？战略性新兴产业增加值呢？").parts
+    assert not set(first.focus) & set(second.focus) - {"增加值", "增加"}    # a thing of its own: its own focus
+
+
 def test_a_comparison_names_the_city_outline_beside_another_document(qa):
     q = run(qa, "到2030年，重庆市和綦江区分别把城乡居民人均可支配收入比的目标定在多少？")
     assert q.subject.places == ("重庆市", "綦江区") and q.subject.docs == (CQ, QJ)     # 和 joins, it is no address

