@@ -612,6 +612,29 @@ def test_an_organisation_asked_by_its_kind_needs_a_name_of_that_kind(verifier, q
                      hit("cq-2025", "力争新增本科高校 1 所,国家级科研平台 1—2 个。", start=2000)).slot
 
 
+def test_a_kind_asked_before_any_verb_or_a_department_needs_a_name_of_it(verifier, qa):
+    q = "“十五五”期间重庆将推动哪几所高校进入“双一流”建设范围？"          # 进入: a verb KIND_ASKED does not list
+
+    def tagged(question, h):               # the verb is known by jieba's tags: a verifier with the lexicon
+        v = EvidenceVerifier(verifier.config, verifier_chunks(), SCOPES, gazetteer(), "重庆市", qa.lexicon)
+        return v.check(qa.run(question, []), v.units([h])[0])
+
+    assert not tagged(q, hit("cq-plan", "“一校一策”梯次推进高校进入“双一流”建设范围，实现“双一流”入选高校及学科数量倍增。")).slot
+    assert tagged(q, hit("cq-plan", "支持重庆大学、西南大学进入“双一流”建设范围。")).slot
+    q = "渝南陆港型物流枢纽建设由哪个部门牵头负责？"
+    assert not check(verifier, qa, q, hit("qj-plan", "高标准建设渝南陆港型物流枢纽，强化枢纽对区域物流的集聚辐射作用。")).slot
+    q = "“大综合一体化”行政执法改革获批了哪个部门的试点？"                   # a ministry (司法部) is a department
+    assert check(verifier, qa, q, hit("cq-2025", "“大综合一体化”行政执法改革获批司法部行政执法改革试点,累计转化事项 1026项。",
+                                      start=2000)).slot
+
+
+def test_a_kind_word_before_a_noun_is_a_modifier_not_the_thing_asked():
+    from rag.answer.slots import organisation_asked
+    assert organisation_asked("哪些高校毕业生留在重庆？", lambda t: [("毕业生", "n"), ("留在", "v")]) is None
+    assert organisation_asked("哪几所高校进入名单？", lambda t: [("进入", "v"), ("名单", "n")]) == "大学|学院|学校"
+    assert organisation_asked("哪几所高校进入名单？") is None              # no tagger: only the listed verbs
+
+
 def test_a_group_named_by_its_size_is_listed_where_its_size_is_said(verifier, qa):
     q = "2024年计划提到的中医药振兴发展八大工程，具体是哪八项？"
     assert not check(verifier, qa, q, hit("cq-2024", "推进国家中医药传承创新中心、国家中西医协同“旗舰”医院建设。")).slot

@@ -102,7 +102,8 @@ def test_slot(qa, text, slot):
                                        ("智算规模目标多少ｐ", ("compute", "p")), ("装机多少mw", ("power", "mw")),
                                        # no unit said: the measure implies one, unless a rate is asked
                                        ("项目总投资额是多少", ("money", None)), ("新增就业目标是多少", ("person", None)),
-                                       ("投资增长多少", (None, None)), ("就业率是多少", ("percent", "%"))])
+                                       ("投资增长多少", (None, None)), ("就业率是多少", ("percent", "%")),
+                                       ("利率又是好多？", ("percent", "%"))])
 def test_unit(qa, text, unit):
     assert qa.unit_of(normalize_question(text)) == unit
 
@@ -242,6 +243,14 @@ def test_a_part_asking_only_how_it_went_asks_the_thing_and_unit_before(qa):
     assert set(first.focus) <= set(second.focus) and "完成" in second.focus
     first, second = run(qa, "2025年全市规上工业增加值力争增长多少？战略性新兴产业增加值呢？").parts
     assert not set(first.focus) & set(second.focus) - {"增加值", "增加"}    # a thing of its own: its own focus
+
+
+def test_each_part_asks_the_aspect_it_says(qa):
+    # the 实际 of the second ask is not the first's: "2024年计划…" asks the plan's figure
+    first, second = run(qa, "2024年计划推动多少农业转移人口在城镇落户？实际落户了多少？").parts
+    assert first.timeframe.aspect != "actual" and second.timeframe.aspect == "actual"
+    first, second = run(qa, "2024年粮食播种面积计划是多少，实际达到了多少？").parts     # 计划是多少: the planned figure
+    assert (first.timeframe.aspect, second.timeframe.aspect) == ("target", "actual")
 
 
 def test_a_comparison_names_the_city_outline_beside_another_document(qa):

@@ -305,7 +305,7 @@ class QuestionAnalyzer:
                 return unit[0], m.group(1) + unit[1]
             if m.group(1) in ("万", "亿"):           # 多少亿？ -- the multiplier is all the unit there is
                 return None, m.group(1)
-        if re.search(r"比例|比重|占比|百分之|百分比|[^\u4e00-\u9fff]?率(?:是|为|要|达|目标|多少|$)|几成|百分点", t):
+        if re.search(r"比例|比重|占比|百分之|百分比|[^\u4e00-\u9fff]?率(?:又|也|还|则)?(?:是|为|要|达|目标|多少|$)|几成|百分点", t):
             return "percent", "%"
         if not self.rules.rate_words.search(t):
             for cls, pat in self.rules.implied_units:   # 总投资额是多少 -> money: 2×1000MW is no answer
@@ -763,7 +763,10 @@ class QuestionAnalyzer:
             subject = Subject(places=places, docs=docs, home="" if places else self.home)
             timeframe = TimeFrame(tf.years or (whole.timeframe.years if not tf.period and not dated else ()),
                                   tf.period or (whole.timeframe.period if not tf.years else None),
-                                  tf.aspect or (parts[-1].timeframe.aspect if parts else whole.timeframe.aspect))
+                                  # a part naming a dated plan ("2024年计划推动多少…？实际落户了多少？") asks that plan,
+                                  # not the 实际 of the part after it: the aspect of the whole is no part's own
+                                  tf.aspect or (None if dated and not parts
+                                                else parts[-1].timeframe.aspect if parts else whole.timeframe.aspect))
             terms = self.terms_of(a, subject)
             query = a
             prev = parts[-1] if parts else None

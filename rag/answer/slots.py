@@ -37,7 +37,8 @@ MEASURE_END = re.compile(r".(?:率|指数|系数|强度|密度)$")   # a measure
 # an organisation asked for by its kind (哪家医院, 哪所高校, 高校是哪一所) -> the endings of such names
 KIND_SUFFIX = {"医院": "医院|保健院|卫生院", "高校": "大学|学院|学校", "大学": "大学|学院", "学校": "学校|学院|大学|中学|小学",
                "学院": "学院|大学", "银行": "银行", "企业": "公司|集团|企业", "公司": "公司|集团", "集团": "集团|公司",
-               "科室": "科", "机构": "中心|办公室|委员会|机构|局|所", "单位": "中心|办公室|委员会|单位|局"}
+               "科室": "科", "机构": "中心|办公室|委员会|机构|局|所", "单位": "中心|办公室|委员会|单位|局",
+               "部门": "部门|部|委员会|办公室|厅|局|委|办"}
 KIND_ASKED = re.compile(r"(?:哪|什么)(?:一|几)?(?:家|所|个|些)?(" + "|".join(KIND_SUFFIX) + r")(?=[？?，,。的]|$|来|建|投|牵|共|合|作为|把|要|去|在|负责|承)"
                         r"|(" + "|".join(KIND_SUFFIX) + r")(?:是|为)?哪(?:一|几)?(?:家|所|个)")
 
@@ -47,10 +48,21 @@ def row_columns(row: str) -> list[tuple[str, str]]:
     return [(label, value) for label, _, value in (normalize(c).partition(":") for c in row.split("｜")[1:])]
 
 
-def organisation_asked(question: str) -> str | None:
-    """The endings of the names a question asks for by their kind (哪家医院牵头 -> 医院|保健院|卫生院), or None."""
+KIND_WORD = re.compile(r"(?:哪|什么)(?:一|几)?(?:家|所|个|些)?(" + "|".join(KIND_SUFFIX) + r")")
+
+
+def organisation_asked(question: str, pos_tokens=None) -> str | None:
+    """The endings of the names a question asks for by their kind (哪家医院牵头 -> 医院|保健院|卫生院), or None.
+    With ``pos_tokens`` (jieba.posseg), a kind word followed by any verb asks it too (哪几所高校进入…): the verbs
+    KIND_ASKED lists are the ones seen; a noun after it (哪些高校毕业生) makes it a modifier, not the thing asked."""
     m = KIND_ASKED.search(question)
-    return KIND_SUFFIX[m.group(1) or m.group(2)] if m else None
+    if m:
+        return KIND_SUFFIX[m.group(1) or m.group(2)]
+    if pos_tokens is not None and (m := KIND_WORD.search(question)):
+        rest = pos_tokens(question[m.end():])
+        if rest and rest[0][1].startswith("v"):
+            return KIND_SUFFIX[m.group(1)]
+    return None
 
 
 # segment ends: a value is stated between two of these (a 、 list stays whole)
@@ -441,7 +453,8 @@ class SlotFinder:
                 return None
             return [sp for p in near for sp in (self.place_spans(q, t, p) if p in self.gaz.regions else
                                                 [m.span() for m in re.finditer(re.escape(p), t)])]
-        if self.config.named_kinds and q.slot in (Slot.LIST, Slot.ENTITY) and (kind := organisation_asked(q.normalized)):
+        if self.config.named_kinds and q.slot in (Slot.LIST, Slot.ENTITY) and (kind := organisation_asked(
+                q.normalized, self.lexicon.pos_tokens if self.lexicon is not None else None)):
             names = self._names_of_kind(q, t, kind)
             if not names:
                 return None                       # 由哪家企业建设: the clause names no enterprise (the project only)
