@@ -93,7 +93,12 @@ class Speller:
                 cands = self._by_sound.get((self._char_sound(chars[i]), self._char_sound(chars[i + 1])), ())
                 for cand in cands:
                     diff = [k for k in range(2) if cand[k] != pair[k]]
-                    if len(diff) != 1 or self.df.get(cand, 0) < 10 * max(1, seen):
+                    if len(diff) != 1:
+                        continue
+                    # a target the documents use often (10x the pair's own count) wins at the margin; a rarer one
+                    # (申报, 6 chunks) only at twice the margin: 申抱->申报 gains 9.7
+                    rare = self.df.get(cand, 0) < 10 * max(1, seen)
+                    if rare and (seen or self.df.get(cand, 0) < 3):
                         continue
                     if seen and not self.is_word(cand):
                         continue            # a pair the documents have (rarely) is only replaced by a real word
@@ -107,7 +112,7 @@ class Speller:
                     if cand in self._frame_pairs and not any(w in new for w in self._frame_pairs[cand]):
                         continue            # towards a question frame only when it makes the whole frame (什么时候)
                     gain = self.logprob(new) - base
-                    if gain >= best_gain:
+                    if gain >= best_gain and (not rare or gain >= 2 * self.margin):
                         best, best_gain = (k, cand[diff[0]], cand), gain
                 if best:
                     k, ch, cand = best
