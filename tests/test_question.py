@@ -255,6 +255,17 @@ def test_each_part_asks_the_aspect_it_says(qa):
     assert (first.timeframe.aspect, second.timeframe.aspect) == ("target", "actual")
 
 
+def test_a_target_the_question_states_is_what_the_result_is_measured_against(qa):
+    q = run(qa, "2024年说托位数要搞到每千人3.7个，最后实际搞到好多了？")
+    assert q.timeframe.aspect == "actual"
+    assert not any(t.specific for t in q.terms if t.text == "3.7")     # the report of the result need not repeat it
+    q = run(qa, "2024年说要发放25亿创业担保贷款，最后实际发出去了多少啊？")
+    assert {"创业", "担保", "贷款"} <= set(q.focus)                       # 发出去 names no thing: the stated one is asked
+    q = run(qa, "綦江3.7万亩耕地实际保护得怎么样？")                      # no target stated: a number names the thing
+    assert any(t.specific for t in q.terms if t.text == "3.7")
+    assert run(qa, "2024年农村居民人均可支配收入增长的计划目标是否实现？").timeframe.aspect is None   # both asked
+
+
 def test_a_comparison_names_the_city_outline_beside_another_document(qa):
     q = run(qa, "到2030年，重庆市和綦江区分别把城乡居民人均可支配收入比的目标定在多少？")
     assert q.subject.places == ("重庆市", "綦江区") and q.subject.docs == (CQ, QJ)     # 和 joins, it is no address

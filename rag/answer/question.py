@@ -554,6 +554,20 @@ class QuestionAnalyzer:
             out[tok] = Term(tok, self._weight(tok, forms), specific, forms, known, everyday)
         return tuple(out.values())
 
+    def _given_targets(self, terms: tuple[Term, ...], ask: str) -> tuple[Term, ...]:
+        """"2024年说托位数要搞到每千人3.7个，最后实际搞到好多了？": the target the question states (3.7) is what the
+        result is measured against; the report of the result need not repeat it. A number in a clause that sets a
+        target, before the asking clause, is no name a clause must hold (it stays a weighted term); the words of that
+        clause say what the result is of (returned as a focus for an asking clause with none of its own)."""
+        pieces = [p for p in re.split(r"[，,。；;]", ask) if p]
+        targets = [p for p in pieces[:-1] if self.timeframe_of(p).aspect == "target"]
+        given = {m.group() for p in targets for m in re.finditer(r"\d+(?:\.\d+)?", p)}
+        if not given:
+            return terms, ()
+        stated = tuple(t.text for t in terms if t.known and not t.specific and not NUMBER.fullmatch(t.text)
+                       and t.text not in self.title_words and any(t.text in p for p in targets))
+        return tuple(replace(t, specific=False) if t.specific and t.text in given else t for t in terms), stated
+
     def _homophones(self, term: str) -> tuple[str, ...]:
         """Corpus strings that sound like a quoted term the corpus lacks, one character apart (“两园一点一官” ->
         “两园一点一馆”): a typo inside a name the user copied from memory."""
@@ -660,8 +674,14 @@ class QuestionAnalyzer:
             terms = self.terms_of(without_difference(query), subject)
         elif (clause := self.ask_clause(ask)) != ask:
             terms = self._scene_words_weigh_less(terms, clause)
+        stated: tuple[str, ...] = ()
+        if slot is Slot.NUMBER and timeframe.aspect == "actual" and not rewritten:
+            terms, stated = self._given_targets(terms, ask)
         compare = bool(COMPARE.search(corrected)) or len(subject.places) + len(subject.docs) >= 2
         focus = self.focus_of(self.ask_clause(ask), terms, ask) if not rewritten else ()
+        # "…要发放25亿创业担保贷款，最后实际发出去了多少？": the result asked is of the thing whose target was stated
+        if stated and not self._names_a_thing(" ".join(focus), subject):
+            focus = tuple(dict.fromkeys((*focus, *stated)))
         modifier = self.modifier_of(self.ask_clause(ask)) if not rewritten and slot is Slot.NUMBER else None
         whole = Question(text=text, normalized=corrected, query=query, slot=slot, unit=unit_cls, unit_word=unit_word,
                          subject=subject, timeframe=timeframe, terms=terms, compare=compare, rewritten=rewritten,
