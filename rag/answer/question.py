@@ -785,8 +785,8 @@ class QuestionAnalyzer:
                                   tf.period or (whole.timeframe.period if not tf.years else None),
                                   # a part naming a dated plan ("2024年计划推动多少…？实际落户了多少？") asks that plan,
                                   # not the 实际 of the part after it: the aspect of the whole is no part's own
-                                  tf.aspect or (None if dated and not parts
-                                                else parts[-1].timeframe.aspect if parts else whole.timeframe.aspect))
+                                  tf.aspect or (parts[-1].timeframe.aspect if parts else None if dated
+                                                else whole.timeframe.aspect))
             terms = self.terms_of(a, subject)
             query = a
             prev = parts[-1] if parts else None

@@ -39,16 +39,15 @@ KIND_SUFFIX = {"医院": "医院|保健院|卫生院", "高校": "大学|学院|
                "学院": "学院|大学", "银行": "银行", "企业": "公司|集团|企业", "公司": "公司|集团", "集团": "集团|公司",
                "科室": "科", "机构": "中心|办公室|委员会|机构|局|所", "单位": "中心|办公室|委员会|单位|局",
                "部门": "部门|部|委员会|办公室|厅|局|委|办"}
-KIND_ASKED = re.compile(r"(?:哪|什么)(?:一|几)?(?:家|所|个|些)?(" + "|".join(KIND_SUFFIX) + r")(?=[？?，,。的]|$|来|建|投|牵|共|合|作为|把|要|去|在|负责|承)"
+_WHICH_KIND = r"(?:哪|什么)(?:一|几)?(?:家|所|个|些)?(" + "|".join(KIND_SUFFIX) + r")"      # 哪几所高校
+KIND_WORD = re.compile(_WHICH_KIND)
+KIND_ASKED = re.compile(_WHICH_KIND + r"(?=[？?，,。的]|$|来|建|投|牵|共|合|作为|把|要|去|在|负责|承)"
                         r"|(" + "|".join(KIND_SUFFIX) + r")(?:是|为)?哪(?:一|几)?(?:家|所|个)")
 
 
 def row_columns(row: str) -> list[tuple[str, str]]:
     """A 专栏 row's columns after the indicator, each (label, value), normalised: "2025年：73.02" -> ("2025年", "73.02")."""
     return [(label, value) for label, _, value in (normalize(c).partition(":") for c in row.split("｜")[1:])]
-
-
-KIND_WORD = re.compile(r"(?:哪|什么)(?:一|几)?(?:家|所|个|些)?(" + "|".join(KIND_SUFFIX) + r")")
 
 
 def organisation_asked(question: str, pos_tokens=None) -> str | None:

@@ -97,8 +97,9 @@ class Speller:
                         continue
                     # a target the documents use often (10x the pair's own count) wins at the margin; a rarer one
                     # (申报, 6 chunks) only at twice the margin: 申抱->申报 gains 9.7
-                    rare = self.df.get(cand, 0) < 10 * max(1, seen)
-                    if rare and (seen or self.df.get(cand, 0) < 3):
+                    used = self.df.get(cand, 0)
+                    rare = used < 10 * max(1, seen)
+                    if rare and (seen or used < 3):
                         continue
                     if seen and not self.is_word(cand):
                         continue            # a pair the documents have (rarely) is only replaced by a real word
