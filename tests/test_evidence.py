@@ -342,6 +342,32 @@ def test_a_figure_relative_to_an_average_is_not_the_asked_one(verifier, qa):
     assert check(verifier, qa, "2024年社会消费品零售总额实际增长了多少？", rel).slot
 
 
+def test_the_whole_asked_is_not_answered_by_a_section_about_a_part(verifier, qa):
+    part = hit("cq-plan", "到 2027 年，基本建成现代化国际大都市，常住人口城镇化率超过 80%。",
+               headings=("二、重点任务", "（一）实施提升主城都市区极核引领行动。"))
+    assert not check(verifier, qa, "到2027年重庆全市常住人口城镇化率目标是多少？", part).subject
+    assert check(verifier, qa, "到2027年主城都市区常住人口城镇化率目标是多少？", part).subject
+    assert check(verifier, qa, "到2027年重庆常住人口城镇化率目标是多少？", part).subject   # the whole not said: as before
+    opening = hit("cq-plan", "渝东北三峡库区城镇群和渝东南武陵山区城镇群现代化建设取得显著成效，常住人口城镇化率达到 60%。")
+    assert not check(verifier, qa, "到2027年全市常住人口城镇化率目标是多少？", opening).subject
+    whole = hit("cq-plan", "全市常住人口城镇化率达到75%，主城都市区超过80%。", headings=("（一）实施提升主城都市区极核引领行动。",))
+    assert check(verifier, qa, "到2030年全市常住人口城镇化率目标是多少？", whole).subject   # the clause says 全市
+    verifier.config = replace(verifier.config, whole_place=False)
+    assert check(verifier, qa, "到2027年重庆全市常住人口城镇化率目标是多少？", part).subject
+
+
+def test_a_period_s_sum_is_not_one_year_s_result(verifier, qa):
+    review = hit("cq-plan", "累计城镇新增就业364万人，居民收入稳步增长。", headings=("第一章 “十四五”时期发展成就",))
+    assert not check(verifier, qa, "2025年重庆城镇新增就业实际完成了多少万人？", review).slot
+    assert check(verifier, qa, "“十四五”期间重庆累计城镇新增就业多少万人？", review).slot     # the sum asked
+    year = hit("cq-2025", "全市城镇新增就业 71.9 万人,超额完成年度目标任务。")
+    assert check(verifier, qa, "2024年重庆城镇新增就业实际完成了多少万人？", year).slot
+    running = hit("cq-2025", "保交房项目累计交付 5.3 万套。")       # an annual report's running total is its year's
+    assert check(verifier, qa, "2024年重庆保交房项目实际交付了多少套？", running).slot
+    verifier.config = replace(verifier.config, period_totals=False)
+    assert check(verifier, qa, "2025年重庆城镇新增就业实际完成了多少万人？", review).slot
+
+
 def test_a_part_asked_with_qizhong_is_named_in_the_figure_s_own_segment(verifier, qa):
     whole = hit("cq-plan", "启动中心城区市级绿道示范项目建设，逐步构建贯通全域的绿道网络，建设山城绿道1000公里。")
     assert check(verifier, qa, "全市要建多少公里山城绿道？", whole).slot

@@ -72,7 +72,8 @@ class Answerer:
             config, retriever.texts, titles=retriever.titles,
             answer_line=AnswerLine(self.verifier.topic_spans) if settings.answer_line else None,
             region_of=self.verifier.region_of, headings_of=self.verifier.headings_of,
-            aspect_of=self.verifier.aspect_of, fits_document=self.verifier.fits_document)
+            aspect_of=self.verifier.aspect_of, fits_document=self.verifier.fits_document,
+            part_of=self.verifier.part_section)
         self.backend = make_backend(settings)
 
     # -- public -------------------------------------------------------------------------------

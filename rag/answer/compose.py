@@ -46,7 +46,8 @@ class Composer:
                  region_of: Callable[[Unit], str] | None = None,
                  headings_of: Callable[[Hit], tuple[str, ...]] | None = None,
                  aspect_of: Callable[[Unit], set[str]] | None = None,
-                 fits_document: Callable[[Question, str], bool] | None = None):
+                 fits_document: Callable[[Question, str], bool] | None = None,
+                 part_of: Callable[[Question, Unit], str | None] | None = None):
         self.config = config
         self.texts = texts                  # doc_id -> original file text (quotes are cut from it)
         self.markers = markers or {}
@@ -56,6 +57,7 @@ class Composer:
         self.headings_of = headings_of      # a chunk's heading texts, outermost first (for the titled location)
         self.aspect_of = aspect_of          # what a clause states: {"target"}, {"actual"} or both
         self.fits_document = fits_document  # could a document state the asked year/aspect (its plan or review year)
+        self.part_of = part_of              # the part of the asked whole a clause's section is about (主城都市区)
 
     # -- answers ----------------------------------------------------------------------------
     def pick(self, q: Question, verdict: Verdict) -> list[Unit]:
@@ -449,6 +451,9 @@ class Composer:
             return f"文档提到了{said or '相关内容'}，但没有同时给出问题所问的对象"
         if reason == "subject":
             places = "、".join(q.subject.regions) or "所问对象"
+            part = self.part_of(q, near.unit) if near and self.part_of else None
+            if part:                              # 全市… asked, the figures found are 主城都市区's
+                return f"文档中没有{places}整体的这项内容，找到的是关于{part}的内容"
             where = f"，找到的是《{near.unit.hit.title}》中的内容" if near else ""
             return f"文档中没有关于{places}的这项内容{where}"
         if reason == "time":

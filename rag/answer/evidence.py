@@ -52,6 +52,9 @@ COUNTED_NUMBER = re.compile(r"(?<![\d.])(\d+)\s*(?:余|多)?\s*([件项个对所
 # a year and a plan period asked side by side (2024年及“十四五”时期, “十四五”时期和2025年)
 YEAR_AND_PERIOD = re.compile(r"(?:19|20)\d{2}\s*年?[）)]?(?:及|和|与|、|以及)[“\"「]?十[一二三四五六七八九]五|"
                              r"十[一二三四五六七八九]五[”\"」]?(?:时期|期间)?(?:末)?(?:及|和|与|、|以及)\s*(?:19|20)\d{2}")
+# the whole of a place said in so many words (全市常住人口城镇化率): a clause whose section is about one of its parts
+# (（一）实施提升主城都市区极核引领行动: 主城都市区's 2027 targets) states the part's figures, not the whole's
+WHOLE_ASKED = re.compile(r"全市|全省|全区|全县|全国|全域|全重庆|整个重庆")
 TARGET_LABEL = re.compile(r"目标|预期|预计|规划|计划")     # a 专栏 column of targets (2030年目标) or estimates
 
 # what comes before the kind a question asks for: 哪六个区, 哪几项, 多少个
@@ -108,6 +111,8 @@ class EvidenceConfig:
     better_names: bool = True      # better_match for a name or place asked too: 推动重庆旅游职业学院迁建 names the asked
                                    # college but no place, so 职业学校…合作开办产业学院's places are no answer
     relative_figures: bool = True  # 增速高于全市平均4.5个百分点 is no growth rate unless a comparison is asked
+    whole_place: bool = True       # 全市… asked: a clause in a section about a part (主城都市区) is not about the whole
+    period_totals: bool = True     # 累计城镇新增就业364万人 (a period's sum) is no answer to one year's actual result
     item_lists: bool = True        # a list no clause gives may be the numbered items of one 专栏 (1．港口型… 5．商贸
                                    # 服务型国家物流枢纽), their titles naming what is asked
     counted_numbers: bool = True   # a number the question counts a set with (15件) is in a clause only when it
@@ -331,6 +336,26 @@ class EvidenceVerifier(SlotFinder):
                 return "mention"
         return ""
 
+    def spans_years(self, doc_id: str) -> bool:
+        scope = self.scopes.get(doc_id)
+        return scope is None or scope.start is None or (scope.end or scope.start) > scope.start
+
+    def part_section(self, q: Question, u: Unit) -> str | None:
+        """The question asks the whole place (全市…), and the clause's own headings or its opening words (its topic:
+        渝东北三峡库区城镇群和…现代化建设取得显著成效，…达到60%) name a part of it (主城都市区, 渝东北…) while the
+        clause never says the whole (全市)."""
+        if not WHOLE_ASKED.search(q.normalized):
+            return None
+        whole = q.subject.places[0] if q.subject.places else self.home
+        if not whole or WHOLE_ASKED.search(normalize(u.text)):
+            return None
+        opening = re.split(r"[，,；;。：:]", normalize(u.text), maxsplit=1)[0]
+        asked = set(q.subject.places) | {whole}       # 重庆全市…綦江区的目标又是多少: 綦江 is asked, not a part
+        if self._region(u) in asked - {whole}:
+            return None
+        return next((r for r in self.gaz.mentions(u.headings + " " + opening)
+                     if r not in asked and self.gaz.is_within(r, whole)), None)
+
     def _doc_region(self, doc_id: str) -> str:
         scope = self.scopes.get(doc_id)
         return (scope.region if scope else "") or self.home
@@ -467,6 +492,8 @@ class EvidenceVerifier(SlotFinder):
                                 if not any(has(context, f) for t in q.terms if t.text == m for f in t.forms))
         cfg = self.config
         via = self.subject(q, u) if cfg.check_subject else "home"
+        if via and cfg.whole_place and self.part_section(q, u):
+            via = ""
         spans = self.slot_spans(q, u) if cfg.check_slot else []
         if spans and via == "mention" and q.slot is Slot.NUMBER and q.subject.places and cfg.place_figures:
             spans = self._place_figures(q, normalize(u.text), spans) or None

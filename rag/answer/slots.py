@@ -103,6 +103,10 @@ DEFINIENDUM_IDF = 5.0     # a definition question's rare focus word (两久: 6.8
 # a figure by how much something is above/below a whole's average or level, and questions that ask one
 RELATIVE_TO = re.compile(r"(?:高于|低于|快于|慢于|超出|领先)[^，,；;。]{0,10}(?:平均|水平|增速|增幅)")
 RELATIVE_ASKED = re.compile(r"高于|低于|快于|慢于|超出|领先|比(?!重|例|率)|平均")     # not 比重/比例
+# a figure summed over a period (累计城镇新增就业364万人, the outline's review of 十四五) is no single year's result;
+# the question may ask the sum itself (累计, 一共, 期间, 这几年)
+PERIOD_TOTAL = re.compile(r"累计|累积")
+TOTAL_ASKED = re.compile(r"累计|累积|总共|一共|合计|共计|加起来|总计|期间|时期|以来|这几年|几年来|五年")
 PER_UNIT = re.compile(r"人均|户均|亩均|地均|每(?:万|千|百|十万)?(?:人|户|亩|平方公里)(?:口)?|每万人口|每千人口")
 MEASURE_NOUN = re.compile(r"[速率量价费额数度]$")
 # (超**10**对: the action plan bolds its figures in markdown)
@@ -410,6 +414,23 @@ class SlotFinder:
         seg = re.split(r"[，,；;。]", t[:m.start()])[-1]
         return bool(RELATIVE_TO.search(seg)) and not RELATIVE_ASKED.search(q.normalized)
 
+    def spans_years(self, doc_id: str) -> bool:
+        """Does the document cover several years (a plan outline, whose 累计 sums its period)? Without document
+        scopes, any may."""
+        return True
+
+    def _period_total(self, q: Question, t: str, m: re.Match, doc_id: str) -> bool:
+        """The figure at ``m`` is a sum over years (its segment says 累计, in a document of several years), and the
+        question asks one year's result (2025年…实际完成了多少) without asking for a sum. An annual report's 累计
+        is the running total it reports for its year (保交房项目累计交付5.3万套: 2024's result); targets are left
+        alone (到2030年累计建成… is the asked year's target)."""
+        tf = q.timeframe
+        if len(tf.years) != 1 or tf.period or tf.aspect != "actual" or TOTAL_ASKED.search(q.normalized) \
+                or not self.spans_years(doc_id):
+            return False
+        seg = re.split(r"[，,；;。]", t[:m.start()])[-1]
+        return bool(PERIOD_TOTAL.search(seg))
+
     def qualifying_place(self, q: Question) -> str | None:
         """A place outside the home region named right before the question word (江苏哪家医院, 四川的哪个城市): what
         is asked is in that place, so the clause must name it."""
@@ -479,6 +500,8 @@ class SlotFinder:
                 return None                       # a number, but not one tied to what was asked
             if self.config.relative_figures:
                 found = [(c, m) for c, m in found if not self._relative_figure(q, t, m)]
+            if self.config.period_totals:
+                found = [(c, m) for c, m in found if not self._period_total(q, t, m, u.hit.doc_id)]
             if self.config.subset_figures and any(part := self._subset_part(q)):
                 found = [(c, m) for c, m in found if self._segment_names(t, m.start(), part)]
             found = [(c, m) for c, m in found
