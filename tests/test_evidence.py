@@ -579,10 +579,26 @@ def test_guihua_said_as_the_document_puts_the_outline_s_clause_first(verifier, q
     q = qa.run("规划里养老机构床位的目标是多少张？", [])
     q = replace(q, subject=replace(q.subject, outline=("cq-plan",)))       # the fixture's outline id
     assert verifier.run(q, [report, outline]).supported[0].unit.hit.doc_id == "cq-plan"
-    off = EvidenceVerifier(replace(verifier.config, plan_word=False), verifier_chunks(), SCOPES, gazetteer(), "重庆市")
+    off = EvidenceVerifier(replace(verifier.config, plan_word=False, current_plans=False), verifier_chunks(), SCOPES,
+                           gazetteer(), "重庆市")
     assert off.run(q, [report, outline]).supported[0].unit.hit.doc_id == "cq-2024"
     dated = replace(q, subject=replace(q.subject, outline=()))             # no 规划 said: the order is the score's
-    assert verifier.run(dated, [report, outline]).supported[0].unit.hit.doc_id == "cq-2024"
+    assert off.run(dated, [report, outline]).supported[0].unit.hit.doc_id == "cq-2024"
+
+
+def test_a_plan_asked_with_no_year_is_answered_from_the_live_plans_first(verifier, qa):
+    # the corpus's present is 2026 (the outlines start there): the 2024 annual plan is a past year's plan
+    assert verifier.current == {"cq-plan", "qj-plan", "sh-2026"}
+    report = hit("cq-2024", "推进多层次多元化、居家社区机构相协调的养老服务体系建设，推动社区居家养老服务提质增效。")
+    outline = hit("cq-plan", "探索新型社区居家养老模式，开展助餐、助浴、助医、助急等服务。")
+    first = lambda question: verifier.run(qa.run(question, []), [report, outline]).supported[0].unit.hit.doc_id  # noqa: E731
+    assert first("重庆以后在社区居家养老上要咋个搞？") == "cq-plan"          # the future said: the live plan leads
+    assert first("重庆2024年在社区居家养老上要咋个搞？") == "cq-2024"        # a year asked: its own plan
+    off = EvidenceVerifier(replace(verifier.config, current_plans=False), verifier_chunks(), SCOPES, gazetteer(), "重庆市")
+    for results in ("重庆以后在社区居家养老上实际做了些啥？", "重庆在社区居家养老上做了些啥？"):  # results: no reordering
+        assert [c.unit.hit.doc_id for c in verifier.run(qa.run(results, []), [report, outline]).supported] == \
+            [c.unit.hit.doc_id for c in off.run(qa.run(results, []), [report, outline]).supported]
+    assert off.run(qa.run("重庆以后在社区居家养老上要咋个搞？", []), [report, outline]).supported[0].unit.hit.doc_id == "cq-2024"
 
 
 def test_the_named_document_s_clause_comes_before_another_s_glossary_except_for_a_definition(verifier, qa):

@@ -55,6 +55,8 @@ YEAR_AND_PERIOD = re.compile(r"(?:19|20)\d{2}\s*年?[）)]?(?:及|和|与|、|�
 # the whole of a place said in so many words (全市常住人口城镇化率): a clause whose section is about one of its parts
 # (（一）实施提升主城都市区极核引领行动: 主城都市区's 2027 targets) states the part's figures, not the whole's
 WHOLE_ASKED = re.compile(r"全市|全省|全区|全县|全国|全域|全重庆|整个重庆")
+# the future said with no year (以后要咋个…, 今后几年): what is planned from now on
+FUTURE_ASKED = re.compile(r"以后|今后|将来|未来|往后|接下来|下一步|下步|后面几年|这几年要|之后几年")
 TARGET_LABEL = re.compile(r"目标|预期|预计|规划|计划")     # a 专栏 column of targets (2030年目标) or estimates
 
 # what comes before the kind a question asks for: 哪六个区, 哪几项, 多少个
@@ -111,6 +113,7 @@ class EvidenceConfig:
     better_names: bool = True      # better_match for a name or place asked too: 推动重庆旅游职业学院迁建 names the asked
                                    # college but no place, so 职业学校…合作开办产业学院's places are no answer
     relative_figures: bool = True  # 增速高于全市平均4.5个百分点 is no growth rate unless a comparison is asked
+    current_plans: bool = True     # no year asked, a plan (要/打算/以后): the live plans' clauses before a past year's
     whole_place: bool = True       # 全市… asked: a clause in a section about a part (主城都市区) is not about the whole
     period_totals: bool = True     # 累计城镇新增就业364万人 (a period's sum) is no answer to one year's actual result
     item_lists: bool = True        # a list no clause gives may be the numbered items of one 专栏 (1．港口型… 5．商贸
@@ -221,6 +224,10 @@ class EvidenceVerifier(SlotFinder):
         self.texts = texts
         self.items = ItemGroups(chunks) if texts is not None else None
         self._headings = {c.chunk_id: c.headings for c in chunks}
+        # the corpus's present: the latest year a document starts planning for; the documents planning up to it or
+        # later are the live plans (a 2024 annual plan is history once the 2026-2030 outline is out)
+        now = max((sc.start for sc in scopes.values() if sc.start), default=None)
+        self.current = {d for d, sc in scopes.items() if now is not None and sc.start and (sc.end or sc.start) >= now}
         self._plan_start: dict[str, int] = {}     # per report: offset of the first heading of its plan part
         for c in chunks:
             scope = scopes.get(c.doc_id)
@@ -533,6 +540,8 @@ class EvidenceVerifier(SlotFinder):
             checks = self.by_period(q, checks)
         if cfg.plan_word:
             checks = self.by_outline(q, checks)
+        if cfg.current_plans:
+            checks = self.by_current(q, checks)
         if cfg.better_match and cfg.check_slot:
             checks = self.displaced(q, checks)
         supported = tuple(c for c in checks if c.supported)
@@ -647,6 +656,27 @@ class EvidenceVerifier(SlotFinder):
         tier = self.tier(q, supported[0])
         first = [c for c in supported if self.tier(q, c) == tier and c.unit.hit.doc_id in q.subject.outline]
         if not first or first[0] is supported[0]:
+            return checks
+        moved = {id(c) for c in first}
+        return first + [c for c in checks if id(c) not in moved]
+
+    def by_current(self, q: Question, checks: list[Check]) -> list[Check]:
+        """A plan asked with no year, period or document named: among the supported clauses of the first one's
+        subject tier, a live plan's (``current``) come first -- always when the question says the future (以后,
+        今后), else when it covers the question as well (有啥子打算: the 2024 plan's 打算 and the outline's tie).
+        Results asked (做了啥) keep their order: those are in the reports."""
+        if q.timeframe.years or q.timeframe.period or q.subject.docs or q.timeframe.aspect == "actual":
+            return checks
+        supported = [c for c in checks if c.supported]
+        if not supported or supported[0].unit.hit.doc_id in self.current or not self.current:
+            return checks
+        future = bool(FUTURE_ASKED.search(q.normalized))
+        if not future and q.timeframe.aspect != "target":
+            return checks
+        tier = self.tier(q, supported[0])
+        first = [c for c in supported if self.tier(q, c) == tier and c.unit.hit.doc_id in self.current
+                 and (future or c.coverage >= supported[0].coverage)]
+        if not first:
             return checks
         moved = {id(c) for c in first}
         return first + [c for c in checks if id(c) not in moved]
