@@ -79,3 +79,19 @@ def test_an_item_group_of_another_size_or_without_the_sets_name_answers_nothing(
     assert not v.run(qa.run("规划里说的“五型”国家物流枢纽是哪五种？", []), hits[:1]).supported
     v.config = replace(v.config, item_lists=False)
     assert not v.run(qa.run("规划里说的“五型”国家物流枢纽，到底是哪五种类型？", []), hits).supported
+
+
+def test_a_set_named_only_by_its_code_is_the_group_its_heading_names(qa):
+    from rag.answer.columns import ItemGroup, Member, code_size, listed_members
+
+    assert code_size("九治") == 9 and code_size("五篇大文章") == 5 and code_size("33618") is None
+    titles = ["治水", "治气", "治土", "治废", "治塑", "治山", "治岸", "治城", "治乡"]
+    group = ItemGroup(DOC, "重庆市规划纲要", "第十四篇 专栏39", ("第十四篇", "专栏39　一体推进“九治”重点工程"),
+                      tuple(Member(f"{DOC}#{i}", t, i * 10, i * 10 + 9) for i, t in enumerate(titles)))
+    q = qa.run("重庆说的“九治”是治些啥子？", [])
+    words = list(q.known_terms)
+    assert [m.title for m in listed_members(q, group, words, None)] == titles
+    short = replace(group, members=group.members[:5])                   # five items are not the 九 of 九治
+    assert listed_members(q, short, words, None) == ()
+    other = replace(group, headings=("第十四篇", "专栏40　生态保护修复重大工程"))   # the heading does not name the code
+    assert listed_members(q, other, words, None) == ()

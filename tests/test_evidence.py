@@ -397,6 +397,27 @@ def test_a_place_before_the_question_word_must_be_where_the_answer_is(verifier, 
         "qj-plan", "持续深化与遵义桐梓、习水等黔北地区全方位战略合作，共建产业合作示范园。")).slot    # 遵义 is in 贵州
 
 
+def test_a_city_outside_the_gazetteer_answers_which_city_of_a_province_by_its_word_tag(verifier, qa):
+    h = hit("qj-plan", "开放发展呈现良好势头，牵手广西防城港签订四项合作协议，打通南向出海的国际新通道。")
+    v = EvidenceVerifier(verifier.config, verifier_chunks(), SCOPES, gazetteer(), "重庆市", qa.lexicon)   # word tags
+    u = v.units([h])[0]
+    assert v.check(qa.run("綦江是跟广西哪个城市合作打通出海通道的哦？", []), u).slot
+    assert not v.check(qa.run("綦江是跟江苏哪个城市合作打通出海通道的？", []), u).slot      # no place in 江苏
+    assert not check(verifier, qa, "綦江是跟广西哪个城市合作打通出海通道的哦？", h).slot     # no tags: the gazetteer only
+
+
+def test_a_year_that_names_the_document_is_no_time_frame(verifier, qa):
+    review = hit("cq-2025", "我市入选全国首批城市更新示范城市,累计实施城市更新项目 295 个。")    # 2024's results
+    def named_2025(question):
+        q = qa.run(question, [])
+        assert q.subject.docs == ("chongqing-2025-plan-report-excerpt",)
+        return replace(q, subject=replace(q.subject, docs=("cq-2025",)))
+    v = EvidenceVerifier(verifier.config, verifier_chunks(), SCOPES, gazetteer(), "重庆市")
+    u = v.units([review])[0]
+    assert v.check(named_2025("据2025年计划报告，重庆入选了哪一批城市更新示范城市？"), u).time
+    assert not v.check(named_2025("2025年计划报告里，重庆2025年要入选哪一批城市更新示范城市？"), u).time
+
+
 def test_a_place_that_names_another_thing_of_the_asked_kind_is_no_answer(verifier, qa):
     h = hit("cq-plan", "谋划建设重庆新机场，优化完善江北国际机场、万州五桥机场、黔江武陵山机场等服务功能。")
     assert not check(verifier, qa, "重庆新机场选在哪个区？", h).slot                   # those are other airports

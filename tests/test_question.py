@@ -126,6 +126,13 @@ def test_the_asking_clause_names_the_subject(qa):
     assert q.subject.places == ("万州区",)
 
 
+def test_the_in_of_in_the_document_is_no_name(qa):
+    # jieba reads 计划中全社会 as 计划 / 中全 (an organisation) / 社会
+    terms = [t.text for t in run(qa, "2024年計劃中全社會研發投入強度的目標是多少？").terms]
+    assert "中全" not in terms and "研发" in terms and "强度" in terms
+    assert "中医药" in [t.text for t in run(qa, "规划中医药产业要怎么发展？").terms]   # a word the documents use
+
+
 def test_named_documents(qa):
     assert run(qa, "行动方案提出了什么").subject.docs == (ACT,)
     assert run(qa, "2024年计划里说了什么").subject.docs == (R24,)

@@ -88,7 +88,7 @@ def listed_members(q: Question, group: ItemGroup, words: Sequence, size: int | N
     # plan's 1．增强国家中心城市核心功能… share 国家 or 城市 with many questions, never 友好城市 or 口岸
     plain = [x for x in words if not x.specific and not x.everyday] or [x for x in words if not x.specific]
     if not plain:
-        return ()
+        return named_members(group, words, size)
     head = max(plain, key=lambda x: x.weight)
     titles = [normalize(m.title) for m in group.members]
     scores = [sum(x.weight for x in words if holds(t, x)) if holds(t, head) else 0.0 for t in titles]
@@ -97,6 +97,25 @@ def listed_members(q: Question, group: ItemGroup, words: Sequence, size: int | N
     if len(picked) < 2 or (size is not None and len(picked) != size):
         return ()
     return picked
+
+
+def named_members(group: ItemGroup, words: Sequence, size: int | None) -> tuple[Member, ...]:
+    """“九治”是治些啥子: the question names the set only by its code, which the group's heading names (专栏39 一体推进
+    “九治”重点工程): all its members, when there are as many as the code counts (九治: 9) or the question asks."""
+    heads = normalize(" ".join(group.headings))
+    named = [x for x in words if x.specific and any(has(heads, f) for f in x.forms)]
+    if not named:
+        return ()
+    n = size if size is not None else code_size(named[0].text)
+    members = tuple(group.members)
+    return members if len(members) >= 2 and (n is None or len(members) == n) else ()
+
+
+def code_size(code: str) -> int | None:
+    """九治 -> 9, 五篇大文章 -> 5, 十大行动 -> 10; None when the code starts with no single numeral (33618, 六区一高地
+    is 六 though: it counts the first part's members, which is why the members' number must then match)."""
+    m = re.match(r"([一二三四五六七八九十])(?![一二三四五六七八九十])", code)
+    return "一二三四五六七八九十".index(m.group(1)) + 1 if m else None
 
 
 def group_hit(group: ItemGroup, members: Sequence[Member], texts: Mapping[str, str], score: float) -> Hit:

@@ -55,6 +55,8 @@ YEAR_AND_PERIOD = re.compile(r"(?:19|20)\d{2}\s*年?[）)]?(?:及|和|与|、|�
 # the whole of a place said in so many words (全市常住人口城镇化率): a clause whose section is about one of its parts
 # (（一）实施提升主城都市区极核引领行动: 主城都市区's 2027 targets) states the part's figures, not the whole's
 WHOLE_ASKED = re.compile(r"全市|全省|全区|全县|全国|全域|全重庆|整个重庆")
+# a year that names a document (2025年计划报告, 2024年政府工作报告), not the time frame asked
+DOC_BY_YEAR = r"(?:国民经济和社会发展)?(?:计划报告|计划|政府工作报告|工作报告|报告)"
 # the future said with no year (以后要咋个…, 今后几年): what is planned from now on
 FUTURE_ASKED = re.compile(r"以后|今后|将来|未来|往后|接下来|下一步|下步|后面几年|这几年要|之后几年")
 TARGET_LABEL = re.compile(r"目标|预期|预计|规划|计划")     # a 专栏 column of targets (2030年目标) or estimates
@@ -400,6 +402,10 @@ class EvidenceVerifier(SlotFinder):
         tf = q.timeframe
         if tf.empty or q.slot is Slot.DEFINITION or (u.hit.kind == "glossary" and self._explains(q, u)):
             return True                   # what a term (or a code's parts) means does not depend on the year asked
+        if (tf.years and not tf.period and tf.aspect is None and u.hit.doc_id in q.subject.docs
+                and all(re.search(rf"{y}\s*年?的?{DOC_BY_YEAR}", q.normalized) for y in tf.years)):
+            return True                   # 据2025年计划报告，重庆入选了…: the year names the document, whose review
+                                          # (2024's results) says it as well as its plan
         scope = self.scopes.get(u.hit.doc_id)
         text_years = {int(y) for y in YEAR_IN_TEXT.findall(normalize(u.text))}
         head_years = {int(y) for y in YEAR_IN_TEXT.findall(normalize(u.headings))}
@@ -548,7 +554,10 @@ class EvidenceVerifier(SlotFinder):
         if not missing and cfg.item_lists and q.slot is Slot.LIST and self.items is not None:
             # the numbered items of one 专栏 may list what no clause does (“五型”国家物流枢纽是哪五种), or more of it
             group = self.item_list(q, hits, all_text)
-            if group is not None and (not supported or group.coverage > supported[0].coverage):
+            # ties go to the group when the question counts the members (哪五篇): a single item is one of them
+            sized = self._asked_size(q) is not None
+            if group is not None and (not supported or group.coverage > supported[0].coverage
+                                      or (sized and group.coverage >= supported[0].coverage)):
                 checks = [group] + checks
                 supported = (group,) + supported
         near = tuple(c for c in checks if not c.supported and c.coverage >= cfg.min_topic)

@@ -78,6 +78,10 @@ def normalize_question(text: str) -> str:
     return re.sub(r"\s+", " ", t).strip()
 
 
+LOCATIVES = "中里内"
+DOC_NOUN_END = re.compile(r"(?:计划|规划|报告|方案|纲要|文件|专栏|表|\s)$")   # \s: a document's name dropped there
+
+
 @dataclass(frozen=True)
 class TimeFrame:
     years: tuple[int, ...] = ()
@@ -516,6 +520,7 @@ class QuestionAnalyzer:
         for n in sorted(set(drop), key=len, reverse=True):
             core = core.replace(n, " ")
         core = YEAR.sub(" ", core)
+        core = self._split_locative(core)
         proper = {w for w, f in self.lexicon.pos_tokens(core) if f in SPECIFIC_POS
                   and not (f in ("nr", "nt") and self.lexicon.general_freq(w) >= COMMON_NAME_FREQ)}
         out: dict[str, Term] = {}
@@ -553,6 +558,21 @@ class QuestionAnalyzer:
             everyday = not specific and self.lexicon.general_freq(tok) >= EVERYDAY_FREQ
             out[tok] = Term(tok, self._weight(tok, forms), specific, forms, known, everyday)
         return tuple(out.values())
+
+    def _split_locative(self, core: str) -> str:
+        """计划中全社会…: jieba reads 中全 as an organisation's name. A name no document uses that begins with the
+        中/里/内 of "in the document" (计划中, 规划里, 方案内; the document's name is dropped from ``core`` by then) is
+        that locative and the next word: split it off."""
+        out, at = [], 0
+        for w, f in self.lexicon.pos_tokens(core):
+            i = core.find(w, at)
+            if i < 0:
+                continue
+            if (f in SPECIFIC_POS and len(w) >= 2 and w[0] in LOCATIVES and DOC_NOUN_END.search(core[:i].rstrip() or " ")
+                    and not self._known(w)):
+                out.append(core[at:i + 1] + " ")
+                at = i + 1
+        return "".join(out) + core[at:] if out else core
 
     def _given_targets(self, terms: tuple[Term, ...], ask: str) -> tuple[Term, ...]:
         """"2024年说托位数要搞到每千人3.7个，最后实际搞到好多了？": the target the question states (3.7) is what the

@@ -469,6 +469,16 @@ class SlotFinder:
                 near += [m.group(0) for m in TOWN_WORD.finditer(t) if m.group(0) not in near
                          and (not spans or self._near(spans, m.start(), m.end(), 20, 20))
                          and not any(a < m.end() and m.start() < b for a, b in spans)]
+            if (outside := self.qualifying_place(q)) and self.lexicon is not None:
+                # 广西哪个城市: the gazetteer lists 四川's and 贵州's cities only; jieba tags the others (防城港) ns
+                own = set(self.gaz.regions[outside].names) if outside in self.gaz.regions else {outside}
+                pos = 0
+                for w, f in self.lexicon.pos_tokens(t):
+                    a = t.find(w, pos)
+                    pos = a + len(w) if a >= 0 else pos
+                    if (f == "ns" and len(w) >= 2 and a >= 0 and w not in near and w not in own
+                            and not self.gaz.spans(w) and (not spans or self._near(spans, a, a + len(w), 20, 20))):
+                        near.append(w)
             if len(near) < (2 if q.slot is Slot.LIST else 1):
                 return None
             return [sp for p in near for sp in (self.place_spans(q, t, p) if p in self.gaz.regions else
