@@ -501,3 +501,29 @@ def test_dialect_tou_after_a_document_and_as_for_phrases_are_no_topic(qa):
 def test_a_piece_of_the_asked_unit_is_no_topic_word(qa):
     assert [t.text for t in run(qa, "藻渡水库的总库容是多少亿立方米？").terms] == ["藻渡", "水库", "库容"]
     assert "平方" not in [t.text for t in run(qa, "綦江要建多少平方公里的产业园？").terms]
+
+
+def test_hao_before_a_measure_closing_a_question_is_duo(qa):
+    assert qa.clean("渝昆高铁川渝段有好长？") == "渝昆高铁川渝段有多长?"
+    assert qa.clean("那座桥有好高嘛？") == "那座桥有多高嘛?"
+    for text in ("綦江这几年变化好大哦", "等了好长时间", "好大的变化"):
+        assert "多" not in qa.clean(text)                       # exclamations and 好长时间 ask nothing
+
+
+def test_kuai_before_a_noun_counts_it(qa):
+    q = run(qa, "巴黎奥运会重庆运动员拿了几块金牌嘛？")
+    assert q.slot is Slot.NUMBER and q.unit == "count"
+    assert run(qa, "公租房一个月要交几块钱？").unit == "money"
+
+
+def test_a_route_named_by_one_character_place_names_is_a_name(qa):
+    q = run(qa, "渝昆高铁川渝段有好长？")
+    names = [t.text for t in q.terms if t.specific]
+    assert "渝昆" in names and q.unit == "length"
+    assert "渝宜" in [t.text for t in run(qa, "渝宜高铁全长多少公里？").terms if t.specific]
+
+
+def test_an_unknown_word_before_a_facility_noun_is_its_name(qa):
+    q = run(qa, "早渡水库的总库容是多少万立方米？")
+    assert any(t.text == "早渡" and t.specific and not t.known for t in q.terms)
+    assert not any(t.specific for t in run(qa, "藻渡水库什么时候建成？").terms if t.text == "藻渡")   # the documents' own

@@ -78,6 +78,11 @@ def normalize_question(text: str) -> str:
     return re.sub(r"\s+", " ", t).strip()
 
 
+# 好长/好远/好高 closing a question is 多长/多远/多高 (渝昆高铁川渝段有好长？); 好长时间 or 好大的变化 are no question
+DIALECT_HOW = re.compile(r"(?<=[有是要])好([长远高大宽深重])(?=[啊哦嘛呀哟喃噻了]?[?？]|$)")
+ROUTE_NAME = re.compile(r"(?<![\u4e00-\u9fff])?([\u4e00-\u9fff]{2})(?=高铁|铁路|高速|城际|客专|航线)")
+FACILITY_HEAD = re.compile(r"水库|水电站|电站|大桥|桥|隧道|公园|机场|火车站|高铁站|码头|港区|古镇|镇|乡|村|湖|水库|大道|"
+                           r"广场|医院|中学|小学|大学|学院|景区|园区|产业园|工业园|寺|山")
 LOCATIVES = "中里内"
 DOC_NOUN_END = re.compile(r"(?:计划|规划|报告|方案|纲要|文件|专栏|表|\s)$")   # \s: a document's name dropped there
 
@@ -247,6 +252,7 @@ class QuestionAnalyzer:
         t = normalize_question(MARKUP.sub(" ", text))
         t = re.sub(r"javascript:\S*|data:\S*", " ", t).strip() or normalize_question(text)
         t = SHORT_YEAR.sub(lambda m: f"20{m.group(1)}年", t)     # 24年计划 -> 2024年计划
+        t = DIALECT_HOW.sub(r"多\1", t)                         # 有好长 (Chongqing 好长 = 多长)
         t = CONTAINER_TOU.sub(r"\1里", t)                      # 方案头有啥 (Chongqing 头 = 里): not a topic 头有
         t = re.sub(r"(?<=[\u4e00-\u9fff])(?:这|那)一?块儿?(?=的|[,，?？]|$|咋|怎|如何|啥|呢|有|要|是)", "", t)   # 农产品加工这一块的: "as for"
         prev = None
@@ -305,6 +311,8 @@ class QuestionAnalyzer:
                 single = (first if first and first[0] == "count" else None) \
                     or self._unit_word(word[-1])                              # 几条路 -> 条; 多少年轻人 -> 人
             unit = single
+            if unit and unit[1] == "块" and re.match(r"块(?!钱|多|左右)[\u4e00-\u9fff]", rest):
+                unit = ("count", "块")                                       # 几块金牌: a classifier, not 元
             if unit:
                 return unit[0], m.group(1) + unit[1]
             if m.group(1) in ("万", "亿"):           # 多少亿？ -- the multiplier is all the unit there is
@@ -517,6 +525,13 @@ class QuestionAnalyzer:
         core = re.sub(r"[“\"「『]\s*[”\"」』]", " ", core)
         quoted = [normalize(q) for q in QUOTED.findall(core)]   # a quoted name keeps its place (“疆算入渝”)
         core = QUOTED.sub(" ", core)
+        # 渝昆高铁, 渝宜高速: a route named by two places' one-character names is a name (dropping 渝 as 重庆 left
+        # 昆 alone, and 高铁 answered with the whole network's 1900公里)
+        singles = {n for n in drop if len(n) == 1}
+        for m in ROUTE_NAME.finditer(core):
+            if singles & set(m.group(1)):
+                quoted.append(m.group(1))
+                core = core.replace(m.group(1), " ", 1)
         for n in sorted(set(drop), key=len, reverse=True):
             core = core.replace(n, " ")
         core = YEAR.sub(" ", core)
@@ -550,7 +565,7 @@ class QuestionAnalyzer:
             if any(tok in u and u in core for u in LONG_UNITS if len(u) > len(tok)):
                 continue                              # 立方 of 多少亿立方米: jieba's piece of the unit
             numeric = bool(NUMBER.fullmatch(tok)) and any(ch.isdigit() for ch in tok)
-            specific = numeric or tok in proper or tok in self.glossary_keys
+            specific = numeric or tok in proper or tok in self.glossary_keys or self._facility_name(tok, core)
             forms = (tok,) + tuple(f for f in self._alternatives(tok) if f != tok)
             known = any(self._known(f) for f in forms)
             if not self._known(tok) and not specific:
@@ -558,6 +573,13 @@ class QuestionAnalyzer:
             everyday = not specific and self.lexicon.general_freq(tok) >= EVERYDAY_FREQ
             out[tok] = Term(tok, self._weight(tok, forms), specific, forms, known, everyday)
         return tuple(out.values())
+
+    def _facility_name(self, tok: str, core: str) -> bool:
+        """早渡水库, 某某大桥: a word no document uses right before a facility's or place's head noun is that
+        thing's own name (so the documents lack the thing, not only the word)."""
+        if len(tok) < 2 or not re.fullmatch(r"[\u4e00-\u9fff]+", tok) or self._known(tok):
+            return False
+        return any(FACILITY_HEAD.match(core, m.end()) for m in re.finditer(re.escape(tok), core))
 
     def _split_locative(self, core: str) -> str:
         """计划中全社会…: jieba reads 中全 as an organisation's name. A name no document uses that begins with the

@@ -129,6 +129,7 @@ SUBSET = re.compile(r"其中(?P<part>[^，,。；;？?！!]{1,24}?)(?:多少|几
 ASKED_SIZE = re.compile(rf"哪([0-9]+|[二两三四五六七八九十]+)(?:[{SIZE_CLASSIFIERS}]|方面)")
 
 SENTENCE_END = re.compile(r"[；;。！!？?]")
+HAN_NAME = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 
 def _numeric(f: str) -> bool:
@@ -716,9 +717,12 @@ class SlotFinder:
         """The question's most specific focus noun is in ``t`` only as one member of an enumeration that ends in 等
         (重点围绕火锅食材、调味品、宠物食品等产业): a figure there is the group's."""
         nouns = [x for x in q.terms if x.text in q.focus and x.known and len(x.text) >= 2 and self.is_noun(x.text)]
-        if not nouns:
+        # a name the question measures (渝昆高铁川渝段有多长) is what the figure must be of, before any focus noun:
+        # 成渝中线高铁、渝昆高铁川渝段…等项目建成投用，…高铁运营里程突破1900公里 is the network's length
+        names = [x for x in q.terms if x.specific and x.known and len(x.text) >= 2 and HAN_NAME.fullmatch(x.text)]
+        if not (names or nouns):
             return False
-        top = max(nouns, key=lambda x: x.weight)
+        top = max(names or nouns, key=lambda x: x.weight)
         qn = normalize(q.normalized)
         if any(re.search(rf"、\s*{re.escape(f)}|{re.escape(f)}\s*、", qn) for f in top.forms):
             return False                      # the question asks the group itself (多少MW的光伏、风电项目)
@@ -730,6 +734,8 @@ class SlotFinder:
             if seg is None:
                 return False
             around = t[max(seg.start(), m.start() - 1):m.end() + 1]
+            if names:                         # the name's whole word (渝宜 of 开工渝宜高铁、…) before the 、
+                around += re.match(r"[\u4e00-\u9fff（）()]{0,12}、?", t[m.end():seg.end()]).group(0)
             if not ("、" in around and "等" in t[m.end():seg.end()]):
                 return False
         return True
