@@ -406,6 +406,22 @@ def test_a_city_outside_the_gazetteer_answers_which_city_of_a_province_by_its_wo
     assert not check(verifier, qa, "綦江是跟广西哪个城市合作打通出海通道的哦？", h).slot     # no tags: the gazetteer only
 
 
+def test_a_row_measuring_something_of_the_asked_noun_does_not_count_it(verifier, qa):
+    row = hit("qj-plan", "常住人口城镇化率（%）｜2025年：68.04｜2030年目标：70｜属性：预期性", kind="table_row")
+    assert not check(verifier, qa, "綦江2030年常住人口有好多？", row).slot          # people, not a rate of them
+    assert check(verifier, qa, "綦江2030年常住人口城镇化率目标是多少？", row).slot
+    assert check(verifier, qa, "綦江城镇化水平2030年要到多少？", row).slot          # 城镇化率 is 城镇化's own measure
+
+
+def test_a_person_asked_needs_a_person_s_name_by_the_topic(verifier, qa):
+    v = EvidenceVerifier(verifier.config, verifier_chunks(), SCOPES, gazetteer(), "重庆市", qa.lexicon)   # word tags
+    office = v.units([hit("qj-plan", "坚持以习近平新时代中国特色社会主义思想为指导，在区委坚强领导下，全区上下团结奋斗。")])[0]
+    assert not v.check(qa.run("綦江区现任区委书记是谁？", []), office).slot          # the doctrine's name is no holder
+    named = v.units([hit("cq-plan", "领导小组组长由张三担任，办公室设在市发展改革委。")])[0]
+    assert v.check(qa.run("领导小组的组长由谁担任？", []), named).slot
+    assert not v.check(qa.run("领导小组的组长由谁担任？", []), v.units([hit("cq-plan", "领导小组办公室设在市发展改革委。")])[0]).slot
+
+
 def test_a_year_that_names_the_document_is_no_time_frame(verifier, qa):
     review = hit("cq-2025", "我市入选全国首批城市更新示范城市,累计实施城市更新项目 295 个。")    # 2024's results
     def named_2025(question):

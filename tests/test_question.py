@@ -527,3 +527,9 @@ def test_an_unknown_word_before_a_facility_noun_is_its_name(qa):
     q = run(qa, "早渡水库的总库容是多少万立方米？")
     assert any(t.text == "早渡" and t.specific and not t.known for t in q.terms)
     assert not any(t.specific for t in run(qa, "藻渡水库什么时候建成？").terms if t.text == "藻渡")   # the documents' own
+
+
+def test_which_month_asks_a_time_and_entering_a_list_is_a_result(qa):
+    assert run(qa, "重庆国际设计周每年在几月份举办？").slot is Slot.TIME
+    assert run(qa, "工期要几个月？").unit == "duration"
+    assert run(qa, "2024年哪家重庆企业入选了“全国文化企业30强”？").timeframe.aspect == "actual"

@@ -129,6 +129,10 @@ SUBSET = re.compile(r"其中(?P<part>[^，,。；;？?！!]{1,24}?)(?:多少|几
 ASKED_SIZE = re.compile(rf"哪([0-9]+|[二两三四五六七八九十]+)(?:[{SIZE_CLASSIFIERS}]|方面)")
 
 SENTENCE_END = re.compile(r"[；;。！!？?]")
+# a person asked for: 是谁, 由谁担任, 书记是哪个/哪位, 叫啥名字 after an office
+OFFICE = r"书记|区长|市长|县长|省长|镇长|主任|组长|局长|部长|厅长|董事长|总经理|校长|院长|负责人|领导|代表|首任|现任"
+PERSON_ASKED = re.compile(rf"是谁|由谁|谁(?:来)?(?:担任|负责|主持|当|牵头|领导)|哪位|(?:{OFFICE})(?:是|叫|由)?(?:哪个|哪一个|哪位|啥子?名字|叫啥|什么名字)")
+DOCTRINE = re.compile(r"\s*(?:新时代|总书记|同志|思想|理论|经济思想|生态文明思想|法治思想|文化思想|强军思想|外交思想)")
 HAN_NAME = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 
@@ -484,6 +488,10 @@ class SlotFinder:
                 return None
             return [sp for p in near for sp in (self.place_spans(q, t, p) if p in self.gaz.regions else
                                                 [m.span() for m in re.finditer(re.escape(p), t)])]
+        if self.config.named_kinds and q.slot in (Slot.LIST, Slot.ENTITY) and PERSON_ASKED.search(q.normalized):
+            # 区委书记是谁 / 组长由谁担任: the answer is a person's name, in the segment of the topic; plans name
+            # offices, not their holders (习近平's name is in the thought they follow, not an office)
+            return self._person_names(q, t) or None
         if self.config.named_kinds and q.slot in (Slot.LIST, Slot.ENTITY) and (kind := organisation_asked(
                 q.normalized, self.lexicon.pos_tokens if self.lexicon is not None else None)):
             names = self._names_of_kind(q, t, kind)
@@ -658,6 +666,26 @@ class SlotFinder:
                                                   and not any(m < o < x for o in others)) for m in mentions)
         return [(a, b) for a, b in spans if own(a)]
 
+    def _person_names(self, q: Question, t: str) -> list[tuple[int, int]]:
+        """Spans of people's names (jieba's nr) in a segment with a word of the topic, other than the leaders whose
+        names stand for a doctrine (习近平新时代中国特色社会主义思想)."""
+        if self.lexicon is None:
+            return []
+        spans = self._topic_spans(q, t)
+        seg_of = self._segment_of(t)
+        out, pos = [], 0
+        for w, f in self.lexicon.pos_tokens(t):
+            a = t.find(w, pos)
+            if a < 0:
+                continue
+            pos = a + len(w)
+            if f != "nr" or len(w) < 2 or w in q.normalized or DOCTRINE.match(t, pos):
+                continue
+            if spans and not any(seg_of(x) == seg_of(a) for x, _ in spans):
+                continue
+            out.append((a, pos))
+        return out
+
     def _names_of_kind(self, q: Question, t: str, suffix: str) -> list[tuple[int, int]]:
         """Spans of names of the asked kind (…医院, …学院, …公司) in ``t`` that the question does not hold itself
         (重庆人工智能学院 is what is asked about, not its answer), in a segment with a word of the topic."""
@@ -804,10 +832,26 @@ class SlotFinder:
             return any(c in ("age", "duration") for c in classes)
         return any(c == q.unit for c in classes)
 
+    @staticmethod
+    def _row_of_another_measure(q: Question, row: str) -> bool:
+        """The row's indicator holds the asked noun and then another noun phrase ending in a measure (常住人口有好多
+        vs 常住人口城镇化率（%）): it measures something of the noun, not the noun itself."""
+        name = re.sub(r"[（(][^）)]*[）)]", "", normalize(row.split("｜")[0])).replace(" ", "")
+        asked = normalize(q.normalized)
+        for f in sorted(q.focus, key=len, reverse=True):
+            if len(f) < 2 or f not in name:
+                continue
+            rest = name[name.index(f) + len(f):]
+            m = re.match(r"[\u4e00-\u9fff]{2,}?(率|比重|占比|比例|密度|指数|系数)$", rest)
+            return bool(m) and m.group(1) not in asked and m.group(0)[:2] not in asked
+        return False
+
     def _row_supplies(self, q: Question, row: str) -> bool:
         """A 专栏 row ("城镇化率（%）｜2025年：73.02｜2030年目标：75左右") supplies a number for the asked year
         (its column holds one, not "—"), in the unit its indicator name gives."""
         t = normalize(row)
+        if self._row_of_another_measure(q, row):
+            return False
         heads = re.findall(r"[（(]([^）)]{1,8})[）)]", normalize(row.split("｜")[0]))   # the last: 执业（助理）医师数（人）
         head_cls = unit_class_of(heads[-1]) if heads else None
         head_mult = heads[-1][:1] if heads else ""
