@@ -603,9 +603,10 @@ def test_the_home_region_s_own_clause_comes_before_a_district_s(verifier, qa):
     assert v.supported[0].unit.hit.doc_id == "cq-plan"
     assert verifier.tier(qa.run("“六区一高地”是哪六个区？", []), v.supported[0]) == 2
     # … unless the district's clause holds a word of the question no city clause has: 赶水镇 is 綦江's
-    town = hit("qj-plan", "赶水镇获得国家首批产业强镇认定。")
+    town = hit("qj-plan", "赶水镇获得国家首批产业强镇认定。", headings=("第一章 发展基础",))   # the review: results
     other = hit("cq-plan", "新建国家级临床重点专科建设项目9个。")
-    v = verifier.run(qa.run("赶水镇获得了哪项国家级认定？", []), [other, town])
+    fresh = EvidenceVerifier(verifier.config, verifier_chunks(), SCOPES, gazetteer(), "重庆市")   # knows town's headings
+    v = fresh.run(qa.run("赶水镇获得了哪项国家级认定？", []), [other, town])
     assert v.supported[0].unit.hit.doc_id == "qj-plan"
 
 
