@@ -413,6 +413,13 @@ def test_a_row_measuring_something_of_the_asked_noun_does_not_count_it(verifier,
     assert check(verifier, qa, "綦江城镇化水平2030年要到多少？", row).slot          # 城镇化率 is 城镇化's own measure
 
 
+def test_the_place_of_the_asked_thing_itself_answers_where(verifier, qa):
+    h = hit("cq-plan", "提升永川科技片场影视制作水平，开发科技影视产业大脑。")
+    assert check(verifier, qa, "西部科技影视城是依托哪里的片场搞的？", h).slot           # 永川's 片场 is asked
+    airport = hit("cq-plan", "优化完善江北国际机场、万州五桥机场功能。")
+    assert not check(verifier, qa, "新机场建在哪里？", airport).slot                    # another 机场's place
+
+
 def test_a_person_asked_needs_a_person_s_name_by_the_topic(verifier, qa):
     v = EvidenceVerifier(verifier.config, verifier_chunks(), SCOPES, gazetteer(), "重庆市", qa.lexicon)   # word tags
     office = v.units([hit("qj-plan", "坚持以习近平新时代中国特色社会主义思想为指导，在区委坚强领导下，全区上下团结奋斗。")])[0]

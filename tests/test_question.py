@@ -533,3 +533,8 @@ def test_which_month_asks_a_time_and_entering_a_list_is_a_result(qa):
     assert run(qa, "重庆国际设计周每年在几月份举办？").slot is Slot.TIME
     assert run(qa, "工期要几个月？").unit == "duration"
     assert run(qa, "2024年哪家重庆企业入选了“全国文化企业30强”？").timeframe.aspect == "actual"
+
+
+def test_a_verb_with_its_aspect_particle_is_the_verb(qa):
+    terms = [t.text for t in run(qa, "2024年重庆给企业减了好多税费哦？").terms]
+    assert "减了" not in terms and "税费" in terms

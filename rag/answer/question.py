@@ -630,6 +630,8 @@ class QuestionAnalyzer:
             return ""                         # 比较关心: jieba's one word of two frame words (比较, 关心)
         if len(tok) >= 3 and tok[0] in CLASSIFIERS and not self._known(tok) and self._known(tok[1:]):
             return tok[1:]                    # 多少个托位: jieba glues the classifier to the noun (个托位)
+        if len(tok) >= 2 and tok[-1] in "了过着" and not self._known(tok):
+            return self._content(tok[:-1])    # 减了好多税费: the verb, less its aspect particle (减了 is no topic)
         return tok
 
     def _alternatives(self, tok: str) -> tuple[str, ...]:

@@ -396,6 +396,9 @@ class SlotFinder:
         the question's own word before that head (江北国际机场 for 新机场), in the question as spelling-corrected
         (新机扬 -> 新机场)."""
         qn = normalize(q.query or q.normalized)
+        whose = re.search(r"(?:哪里|哪儿|哪个地方|什么地方|啥地方)的([\u4e00-\u9fff]{2})", qn)
+        if whose and whose.group(1) in after:
+            return False                      # 依托哪里的片场: the place of that very thing is asked (永川科技片场)
         for x in q.known_terms:
             for f in x.forms:
                 k = after.find(f)
