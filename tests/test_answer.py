@@ -53,6 +53,16 @@ def test_near_topic_refusals_say_what_is_missing(fake_pipeline, q, notice):
     verbatim(fake_pipeline, a)
 
 
+@pytest.mark.parametrize("q,notice", [
+    ("你认为重庆“十五五”规划提出的各项目标最终能够全部实现吗？", "不对其能否实现作评价"),   # the assistant's opinion
+    ("今天重庆天气咋样，出门要不要带伞？", "某一天"),                              # a day's news, in either ask
+])
+def test_what_no_plan_states_is_refused_whatever_words_it_shares(fake_pipeline, q, notice):
+    a = fake_pipeline.ask(q)
+    assert a.refused and notice in (a.notice or ""), (q, a.answer)
+    assert not fake_pipeline.ask("重庆2030年常住人口城镇化率目标是多少？").refused     # no such word: answered
+
+
 def test_absent_topic_is_refused(fake_pipeline):
     a = fake_pipeline.ask("重庆市2030年商品房平均房价目标是多少元每平方米？")
     assert a.refused and a.answer.startswith(NOT_FOUND)

@@ -538,3 +538,9 @@ def test_which_month_asks_a_time_and_entering_a_list_is_a_result(qa):
 def test_a_verb_with_its_aspect_particle_is_the_verb(qa):
     terms = [t.text for t in run(qa, "2024年重庆给企业减了好多税费哦？").terms]
     assert "减了" not in terms and "税费" in terms
+
+
+def test_a_topic_before_a_colon_is_counted_when_the_ask_names_only_a_verb(qa):
+    q = run(qa, "義務教育鞏固率：2024年計劃的目標和2024年實際完成分別是多少？")
+    assert "巩固率" in q.focus and "完成" in q.focus
+    assert "巩固率" not in run(qa, "2024年实际完成了多少？").focus

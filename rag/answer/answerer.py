@@ -15,7 +15,7 @@ from ..schema import Answer, Citation, Hit
 from ..scope import docs_in_scope
 from .compose import BOTH_ASPECTS, Composer
 from .decide import Decider, DecisionModel
-from .evidence import EvidenceConfig, EvidenceVerifier
+from .evidence import EvidenceConfig, EvidenceVerifier, beyond_documents
 from .lead import AnswerLine
 from .question import Question, QuestionAnalyzer, TermStats
 from .rules import Slot, default_rules
@@ -156,7 +156,9 @@ class Answerer:
             ans = self.composer.garbage(question)
             hits = []
             t1 = time.perf_counter()
-        elif q.parts:                       # several asks: each verified and decided on its own evidence
+        elif q.parts and not (self.verifier.config.beyond_documents and beyond_documents(q.normalized)):
+            # several asks: each verified and decided on its own evidence (an opinion or a day's news asked
+            # anywhere in it is refused as a whole: "今天天气咋样，出门要不要带伞")
             results = []
             hits = []
             for part in q.parts:

@@ -445,6 +445,10 @@ class Composer:
         reason = decision.reason or verdict.reason or "topic"
         near = verdict.near[0] if verdict.near else None
         said = self._topic_words(q, near) if near else ""
+        if reason == "opinion":
+            return "规划文件只陈述目标和举措，不对其能否实现作评价或预测"
+        if reason == "day":
+            return "规划文件不提供某一天的天气、交通等即时信息"
         if reason == "specific" and verdict.missing:
             return "文档中未出现：" + "、".join(verdict.missing)
         if reason == "specific":                  # the name is in the documents, never in a clause on the topic

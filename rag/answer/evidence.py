@@ -57,6 +57,20 @@ YEAR_AND_PERIOD = re.compile(r"(?:19|20)\d{2}\s*年?[）)]?(?:及|和|与|、|�
 WHOLE_ASKED = re.compile(r"全市|全省|全区|全县|全国|全域|全重庆|整个重庆")
 # a year that names a document (2025年计划报告, 2024年政府工作报告), not the time frame asked
 DOC_BY_YEAR = r"(?:国民经济和社会发展)?(?:计划报告|计划|政府工作报告|工作报告|报告)"
+# what no plan says: the assistant's own opinion or prediction, and what happens on a given day
+OPINION_ASKED = re.compile(r"你们?(?:认为|觉得|怎么看|看好|预测|估计|猜)|(?:你|您)的(?:看法|观点|意见|评价|判断)|(?:你|您)个人")
+DAY_ASKED = re.compile(r"今天|明天|昨天|后天|今晚|今早|明早|明晚|此刻|这会儿")
+
+
+def beyond_documents(t: str) -> str | None:
+    """"opinion" or "day" when the question asks what no plan document states, else None."""
+    if OPINION_ASKED.search(t):
+        return "opinion"
+    if DAY_ASKED.search(t):
+        return "day"
+    return None
+
+
 # the future said with no year (以后要咋个…, 今后几年): what is planned from now on
 FUTURE_ASKED = re.compile(r"以后|今后|将来|未来|往后|接下来|下一步|下步|后面几年|这几年要|之后几年")
 TARGET_LABEL = re.compile(r"目标|预期|预计|规划|计划")     # a 专栏 column of targets (2030年目标) or estimates
@@ -115,6 +129,7 @@ class EvidenceConfig:
     better_names: bool = True      # better_match for a name or place asked too: 推动重庆旅游职业学院迁建 names the asked
                                    # college but no place, so 职业学校…合作开办产业学院's places are no answer
     relative_figures: bool = True  # 增速高于全市平均4.5个百分点 is no growth rate unless a comparison is asked
+    beyond_documents: bool = True  # 你认为… / 今天天气…: an opinion or a day's news, which no plan states
     current_plans: bool = True     # no year asked, a plan (要/打算/以后): the live plans' clauses before a past year's
     whole_place: bool = True       # 全市… asked: a clause in a section about a part (主城都市区) is not about the whole
     period_totals: bool = True     # 累计城镇新增就业364万人 (a period's sum) is no answer to one year's actual result
@@ -562,6 +577,11 @@ class EvidenceVerifier(SlotFinder):
                 supported = (group,) + supported
         near = tuple(c for c in checks if not c.supported and c.coverage >= cfg.min_topic)
         reason = None
+        if cfg.beyond_documents and (beyond := beyond_documents(q.normalized)):
+            # an opinion of the assistant's (你认为…能全部实现吗) or a day's news (今天天气咋样): no plan states it,
+            # whatever clause shares its words
+            near = tuple(c for c in (*supported, *near) if c.coverage >= cfg.min_topic)
+            return Verdict((), near, beyond, missing, self.features(q, checks, (), missing, dense))
         if not supported:
             if missing:
                 reason = "specific"

@@ -471,6 +471,11 @@ class QuestionAnalyzer:
                     break                     # the phrase ends at the first word that is neither topic nor frame
             if out:
                 break
+        if out and re.search(r"[：:]", clause[:m.start()]) and self._plain_verbs(out):
+            # "义务教育巩固率：2024年计划的目标和2024年实际完成分别是多少": a focus of plain verbs (完成) names no
+            # thing; the topic said before the colon is what is counted
+            topic = [tok for tok in self.lexicon.tokens(re.split(r"[：:]", clause[:m.start()])[0]) if tok in known]
+            out = topic + out if topic else out
         for tok in self.lexicon.tokens(after)[:4]:
             if tok[:1] in CLASSIFIERS and tok[1:] in known:
                 tok = tok[1:]                # 多少个托位 (个托位)
@@ -479,6 +484,11 @@ class QuestionAnalyzer:
         if out and context:
             out += self.object_of_verb(out, context[:max(0, context.find(clause))] or context, known)
         return tuple(dict.fromkeys(out))
+
+    def _plain_verbs(self, words: Sequence[str]) -> bool:
+        """Every word is one verb (jieba v/vd/vi, not vn: 投资 and 建设 are things too)."""
+        tags = [self.lexicon.word_tags(w) for w in words]
+        return all(len(t) == 1 and t[0][0] == w and t[0][1] in ("v", "vd", "vi") for w, t in zip(words, tags))
 
     def object_of_verb(self, focus: list[str], before: str, known: set[str]) -> list[str]:
         """The focus is a verb alone ("…要培育市级科普基地，到底要培育多少个？"): what is counted is that verb's
