@@ -439,6 +439,8 @@ def test_a_year_that_names_the_document_is_no_time_frame(verifier, qa):
     u = v.units([review])[0]
     assert v.check(named_2025("据2025年计划报告，重庆入选了哪一批城市更新示范城市？"), u).time
     assert not v.check(named_2025("2025年计划报告里，重庆2025年要入选哪一批城市更新示范城市？"), u).time
+    farmland = v.units([hit("cq-2025", "全年新建和改造提升高标准农田 200 万亩,累计突破 1900 万亩。")])[0]
+    assert not v.check(named_2025("2025年计划新建和改造提升高标准农田多少万亩？"), farmland).time   # the year's plan
 
 
 def test_a_place_that_names_another_thing_of_the_asked_kind_is_no_answer(verifier, qa):

@@ -56,7 +56,8 @@ YEAR_AND_PERIOD = re.compile(r"(?:19|20)\d{2}\s*年?[）)]?(?:及|和|与|、|�
 # (（一）实施提升主城都市区极核引领行动: 主城都市区's 2027 targets) states the part's figures, not the whole's
 WHOLE_ASKED = re.compile(r"全市|全省|全区|全县|全国|全域|全重庆|整个重庆")
 # a year that names a document (2025年计划报告, 2024年政府工作报告), not the time frame asked
-DOC_BY_YEAR = r"(?:国民经济和社会发展)?(?:计划报告|计划|政府工作报告|工作报告|报告)"
+# (a bare 2025年计划 is that year's plan: 2025年计划新建…多少 asks the 2025 target, not the report's 2024 review)
+DOC_BY_YEAR = r"(?:国民经济和社会发展)?(?:计划报告|计划执行情况|政府工作报告|工作报告|报告)"
 # what no plan says: the assistant's own opinion or prediction, and what happens on a given day
 OPINION_ASKED = re.compile(r"你们?(?:认为|觉得|怎么看|看好|预测|估计|猜)|(?:你|您)的(?:看法|观点|意见|评价|判断)|(?:你|您)个人")
 DAY_ASKED = re.compile(r"今天|明天|昨天|后天|今晚|今早|明早|明晚|此刻|这会儿")
