@@ -544,3 +544,12 @@ def test_a_topic_before_a_colon_is_counted_when_the_ask_names_only_a_verb(qa):
     q = run(qa, "義務教育鞏固率：2024年計劃的目標和2024年實際完成分別是多少？")
     assert "巩固率" in q.focus and "完成" in q.focus
     assert "巩固率" not in run(qa, "2024年实际完成了多少？").focus
+
+
+def test_this_project_of_an_ask_is_the_one_the_statement_before_names(qa):
+    q = run(qa, "我是粮食系统的工作人员，2024年计划里提到持续推进中储粮集团160万吨粮食仓储物流项目。请问这个项目总投资多少？建在哪个区县？")
+    assert len(q.parts) == 2
+    first = {t.text for t in q.parts[0].terms}
+    assert "160" in first and "储粮" in first                 # the statement's names join the ask of 这个项目
+    alone = run(qa, "请问这个项目总投资多少？建在哪个区县？")         # no statement: nothing to join
+    assert "160" not in {t.text for t in alone.parts[0].terms}

@@ -822,6 +822,10 @@ class QuestionAnalyzer:
         year takes the question's; one with fewer than two topic words also takes the ask before it ("…目标是多少？
         实际做到了多少？"). Named documents carry over only to a part that does not say target/actual itself."""
         parts: list[Question] = []
+        # "…2024年计划里提到持续推进中储粮集团160万吨粮食仓储物流项目。请问这个项目总投资多少？建在哪个区县？": the
+        # statement before the asks says which project 这个项目 is
+        at = whole.normalized.find(asks[0]) if asks else -1
+        background = whole.normalized[:at] if at > 0 else ""
         for a in asks:
             slot, said = self.slot_of(a)
             unit_cls, unit_word = self.unit_of(a)
@@ -844,6 +848,12 @@ class QuestionAnalyzer:
             terms = self.terms_of(a, subject)
             query = a
             prev = parts[-1] if parts else None
+            if background and not prev and ANAPHORA.search(a) and not any(t.specific for t in terms):
+                named = tuple(t for t in self.terms_of(background, subject) if t.known and (t.specific or not t.everyday))
+                if named:                         # the names and words the statement gives (中储粮, 160万吨; 数据灾备):
+                                                  # what 这个 is
+                    terms = tuple(dict((t.text, t) for t in (*terms, *named)).values())
+                    query = f"{background} {a}"
             focus = self.focus_of(a, terms)
             # the words of a document's name (行动方案, 规划纲要) say where, not what: "行动方案定的2027年目标是多少？"
             own_topic = sum(t.known and t.text not in self.title_words for t in terms)
