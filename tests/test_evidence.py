@@ -619,6 +619,14 @@ def test_the_home_region_s_own_clause_comes_before_a_district_s(verifier, qa):
     assert v.supported[0].unit.hit.doc_id == "qj-plan"
 
 
+def test_a_number_the_question_states_does_not_make_a_district_s_row_the_city_s(verifier, qa):
+    city = hit("cq-plan", "地区生产总值增长（%）｜2025年：5.3｜2030年目标：5—5.5*｜属性：预期性", kind="table_row")
+    district = hit("qj-plan", "地区生产总值增长（%）｜2025年：6.3｜2030年目标：6*｜属性：预期性", kind="table_row")
+    fresh = EvidenceVerifier(verifier.config, verifier_chunks(), SCOPES, gazetteer(), "重庆市")
+    v = fresh.run(qa.run("2025年GDP目标定的6%左右，那2025年实际增长了好多？", []), [district, city])
+    assert v.supported[0].unit.hit.doc_id == "cq-plan"          # 6 of 6* is the stated target, no word of 綦江's
+
+
 def test_guihua_said_as_the_document_puts_the_outline_s_clause_first(verifier, qa):
     # the annual report states the same figure and scores higher; 规划里 means the outline
     report = hit("cq-2024", "全市养老机构床位达到12万张。")              # the 2024 plan: a target too

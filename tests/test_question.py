@@ -553,3 +553,11 @@ def test_this_project_of_an_ask_is_the_one_the_statement_before_names(qa):
     assert "160" in first and "储粮" in first                 # the statement's names join the ask of 这个项目
     alone = run(qa, "请问这个项目总投资多少？建在哪个区县？")         # no statement: nothing to join
     assert "160" not in {t.text for t in alone.parts[0].terms}
+
+
+def test_a_stated_percentage_is_no_name_and_each_side_s_measure_is_a_number(qa):
+    q = run(qa, "2025年GDP目标定的6%左右，那2025年实际增长了好多？")
+    assert not any(t.specific for t in q.terms if t.text in ("6", "6%"))      # the target stated, not a name
+    q = run(qa, "2025年计划和成渝双城经济圈行动方案对耕地保有量的要求分别是什么？")
+    assert q.slot is Slot.NUMBER                                              # 保有量 is a figure
+    assert run(qa, "綦江和万盛的主导产业分别是什么？").slot is Slot.LIST

@@ -726,8 +726,8 @@ class EvidenceVerifier(SlotFinder):
         text = normalize(low.unit.text + " " + low.unit.headings)
         tops = [normalize(c.unit.text + " " + c.unit.headings) for c in top[:self.config.max_units]]
         for t in q.known_terms:
-            if self._frames_ask(q, t.text):
-                continue
+            if self._frames_ask(q, t.text) or (not t.specific and re.fullmatch(r"\d+(?:\.\d+)?%?", t.text)):
+                continue                      # (a number the question states, 6%左右, is no thing of the district's)
             held = [f for f in t.forms if has(text, f)]
             if held and not any(has(x, f) for x in tops for f in t.forms):
                 return checks

@@ -83,6 +83,7 @@ DIALECT_HOW = re.compile(r"(?<=[有是要])好([长远高大宽深重])(?=[啊�
 ROUTE_NAME = re.compile(r"(?<![\u4e00-\u9fff])?([\u4e00-\u9fff]{2})(?=高铁|铁路|高速|城际|客专|航线)")
 FACILITY_HEAD = re.compile(r"水库|水电站|电站|大桥|桥|隧道|公园|机场|火车站|高铁站|码头|港区|古镇|镇|乡|村|湖|水库|大道|"
                            r"广场|医院|中学|小学|大学|学院|景区|园区|产业园|工业园|寺|山")
+MEASURE_ASKED_EACH = re.compile(r"分别(?:是|为|有)(?:什么|啥子?|哪些)")
 LOCATIVES = "中里内"
 DOC_NOUN_END = re.compile(r"(?:计划|规划|报告|方案|纲要|文件|专栏|表|\s)$")   # \s: a document's name dropped there
 
@@ -485,6 +486,14 @@ class QuestionAnalyzer:
             out += self.object_of_verb(out, context[:max(0, context.find(clause))] or context, known)
         return tuple(dict.fromkeys(out))
 
+    @staticmethod
+    def _measured_list(slot: Slot, focus: Sequence[str], text: str) -> Slot:
+        """“…对耕地保有量的要求分别是什么”: 分别是什么 of a measure (保有量, 覆盖率, 投资额) asks each side's figure,
+        not a list."""
+        if slot is Slot.LIST and focus and MEASURE_ASKED_EACH.search(text) and re.search(r"[率量价费额数度]$", focus[0]):
+            return Slot.NUMBER
+        return slot
+
     def _plain_verbs(self, words: Sequence[str]) -> bool:
         """Every word is one verb (jieba v/vd/vi, not vn: 投资 and 建设 are things too)."""
         tags = [self.lexicon.word_tags(w) for w in words]
@@ -618,7 +627,9 @@ class QuestionAnalyzer:
             return terms, ()
         stated = tuple(t.text for t in terms if t.known and not t.specific and not NUMBER.fullmatch(t.text)
                        and t.text not in self.title_words and any(t.text in p for p in targets))
-        return tuple(replace(t, specific=False) if t.specific and t.text in given else t for t in terms), stated
+        # (6% as a term is the 6 stated: 2025年GDP目标定的6%左右，那2025年实际增长了好多？)
+        return tuple(replace(t, specific=False) if t.specific and NUMBER.fullmatch(t.text) and t.text.rstrip("%") in given
+                     else t for t in terms), stated
 
     def _homophones(self, term: str) -> tuple[str, ...]:
         """Corpus strings that sound like a quoted term the corpus lacks, one character apart (“两园一点一官” ->
@@ -733,6 +744,7 @@ class QuestionAnalyzer:
             terms, stated = self._given_targets(terms, ask)
         compare = bool(COMPARE.search(corrected)) or len(subject.places) + len(subject.docs) >= 2
         focus = self.focus_of(self.ask_clause(ask), terms, ask) if not rewritten else ()
+        slot = self._measured_list(slot, focus, ask)
         # "…要发放25亿创业担保贷款，最后实际发出去了多少？": the result asked is of the thing whose target was stated
         if stated and not self._names_a_thing(" ".join(focus), subject):
             focus = tuple(dict.fromkeys((*focus, *stated)))
@@ -855,6 +867,7 @@ class QuestionAnalyzer:
                     terms = tuple(dict((t.text, t) for t in (*terms, *named)).values())
                     query = f"{background} {a}"
             focus = self.focus_of(a, terms)
+            slot = self._measured_list(slot, focus, a)
             # the words of a document's name (行动方案, 规划纲要) say where, not what: "行动方案定的2027年目标是多少？"
             own_topic = sum(t.known and t.text not in self.title_words for t in terms)
             if prev and (own_topic < 2 or re.search(r"又|那|这个|其中|它|呢[?？]?$|同样|相应", a)
