@@ -151,6 +151,17 @@ class Lexicon:
                 self._pos = jieba.posseg.POSTokenizer(self._tok)
             return [(p.word, p.flag) for p in self._pos.lcut(normalize(text))]
 
+    def tagged_spans(self, text: str) -> list[tuple[str, str, int]]:
+        """``pos_tokens`` with each word's offset in ``normalize(text)``."""
+        t = normalize(text)
+        out, at = [], 0
+        for w, f in self.pos_tokens(t):
+            i = t.find(w, at)
+            if i >= 0:
+                out.append((w, f, i))
+                at = i + len(w)
+        return out
+
     def word_tags(self, word: str) -> tuple[tuple[str, str], ...]:
         """``pos_tokens`` of one word, cached: the answer stage asks it of the focus words (known terms, so the
         cache stays within the corpus's vocabulary) for every clause it checks."""

@@ -668,11 +668,8 @@ class EvidenceVerifier(SlotFinder):
         def exact(c: Check) -> bool:
             scope = self.scopes.get(c.unit.hit.doc_id)
             return scope is not None and (scope.start, scope.end) == tuple(period)
-        first = [c for c in supported if self.tier(q, c) == tier and exact(c)]
-        if not first or first[0] is supported[0]:
-            return checks
-        moved = {id(c) for c in first}
-        return first + [c for c in checks if id(c) not in moved]
+        return self._promoted(checks, supported,
+                              [c for c in supported if self.tier(q, c) == tier and exact(c)])
 
     def by_outline(self, q: Question, checks: list[Check]) -> list[Check]:
         """规划 said as the document (规划的目标是多少户, 规划打算怎么化解) with no year, period or document named: among the
@@ -684,7 +681,13 @@ class EvidenceVerifier(SlotFinder):
         if not supported:
             return checks
         tier = self.tier(q, supported[0])
-        first = [c for c in supported if self.tier(q, c) == tier and c.unit.hit.doc_id in q.subject.outline]
+        return self._promoted(checks, supported, [c for c in supported if self.tier(q, c) == tier
+                                                  and c.unit.hit.doc_id in q.subject.outline])
+
+    @staticmethod
+    def _promoted(checks: list[Check], supported: list[Check], first: list[Check]) -> list[Check]:
+        """``checks`` with ``first`` (supported clauses, in order) moved to the front; unchanged when there are
+        none or the best supported clause already leads them."""
         if not first or first[0] is supported[0]:
             return checks
         moved = {id(c) for c in first}
@@ -704,12 +707,9 @@ class EvidenceVerifier(SlotFinder):
         if not future and q.timeframe.aspect != "target":
             return checks
         tier = self.tier(q, supported[0])
-        first = [c for c in supported if self.tier(q, c) == tier and c.unit.hit.doc_id in self.current
-                 and (future or c.coverage >= supported[0].coverage)]
-        if not first:
-            return checks
-        moved = {id(c) for c in first}
-        return first + [c for c in checks if id(c) not in moved]
+        return self._promoted(checks, supported, [c for c in supported if self.tier(q, c) == tier
+                                                  and c.unit.hit.doc_id in self.current
+                                                  and (future or c.coverage >= supported[0].coverage)])
 
     def by_tier(self, q: Question, checks: list[Check]) -> list[Check]:
         """``checks`` (best score first) with the supported clauses of tier-2 documents first -- unless the best

@@ -554,8 +554,11 @@ class QuestionAnalyzer:
         for n in sorted(set(drop), key=len, reverse=True):
             core = core.replace(n, " ")
         core = YEAR.sub(" ", core)
-        core = self._split_locative(core)
-        proper = {w for w, f in self.lexicon.pos_tokens(core) if f in SPECIFIC_POS
+        tagged = self.lexicon.pos_tokens(core)
+        split = self._split_locative(core, tagged)
+        if split != core:                             # tagged again only when a locative was split off
+            core, tagged = split, self.lexicon.pos_tokens(split)
+        proper = {w for w, f in tagged if f in SPECIFIC_POS
                   and not (f in ("nr", "nt") and self.lexicon.general_freq(w) >= COMMON_NAME_FREQ)}
         out: dict[str, Term] = {}
         quoted_keys: list[str] = []
@@ -600,12 +603,12 @@ class QuestionAnalyzer:
             return False
         return any(FACILITY_HEAD.match(core, m.end()) for m in re.finditer(re.escape(tok), core))
 
-    def _split_locative(self, core: str) -> str:
+    def _split_locative(self, core: str, tagged: Sequence[tuple[str, str]]) -> str:
         """计划中全社会…: jieba reads 中全 as an organisation's name. A name no document uses that begins with the
         中/里/内 of "in the document" (计划中, 规划里, 方案内; the document's name is dropped from ``core`` by then) is
-        that locative and the next word: split it off."""
+        that locative and the next word: split it off. ``tagged``: ``pos_tokens(core)``."""
         out, at = [], 0
-        for w, f in self.lexicon.pos_tokens(core):
+        for w, f in tagged:
             i = core.find(w, at)
             if i < 0:
                 continue

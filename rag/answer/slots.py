@@ -480,11 +480,8 @@ class SlotFinder:
             if (outside := self.qualifying_place(q)) and self.lexicon is not None:
                 # 广西哪个城市: the gazetteer lists 四川's and 贵州's cities only; jieba tags the others (防城港) ns
                 own = set(self.gaz.regions[outside].names) if outside in self.gaz.regions else {outside}
-                pos = 0
-                for w, f in self.lexicon.pos_tokens(t):
-                    a = t.find(w, pos)
-                    pos = a + len(w) if a >= 0 else pos
-                    if (f == "ns" and len(w) >= 2 and a >= 0 and w not in near and w not in own
+                for w, f, a in self.lexicon.tagged_spans(t):
+                    if (f == "ns" and len(w) >= 2 and w not in near and w not in own
                             and not self.gaz.spans(w) and (not spans or self._near(spans, a, a + len(w), 20, 20))):
                         near.append(w)
             if len(near) < (2 if q.slot is Slot.LIST else 1):
@@ -676,17 +673,14 @@ class SlotFinder:
             return []
         spans = self._topic_spans(q, t)
         seg_of = self._segment_of(t)
-        out, pos = [], 0
-        for w, f in self.lexicon.pos_tokens(t):
-            a = t.find(w, pos)
-            if a < 0:
-                continue
-            pos = a + len(w)
-            if f != "nr" or len(w) < 2 or w in q.normalized or DOCTRINE.match(t, pos):
+        out = []
+        for w, f, a in self.lexicon.tagged_spans(t):
+            b = a + len(w)
+            if f != "nr" or len(w) < 2 or w in q.normalized or DOCTRINE.match(t, b):
                 continue
             if spans and not any(seg_of(x) == seg_of(a) for x, _ in spans):
                 continue
-            out.append((a, pos))
+            out.append((a, b))
         return out
 
     def _names_of_kind(self, q: Question, t: str, suffix: str) -> list[tuple[int, int]]:
