@@ -81,7 +81,7 @@ def normalize_question(text: str) -> str:
 # 好长/好远/好高 closing a question is 多长/多远/多高 (渝昆高铁川渝段有好长？); 好长时间 or 好大的变化 are no question
 DIALECT_HOW = re.compile(r"(?<=[有是要])好([长远高大宽深重])(?=[啊哦嘛呀哟喃噻了]?[?？]|$)")
 ROUTE_NAME = re.compile(r"(?<![\u4e00-\u9fff])?([\u4e00-\u9fff]{2})(?=高铁|铁路|高速|城际|客专|航线)")
-FACILITY_HEAD = re.compile(r"水库|水电站|电站|大桥|桥|隧道|公园|机场|火车站|高铁站|码头|港区|古镇|镇|乡|村|湖|水库|大道|"
+FACILITY_HEAD = re.compile(r"水库|水电站|电站|大桥|桥|隧道|公园|机场|火车站|高铁站|码头|港区|古镇|镇|乡|村|湖|大道|"
                            r"广场|医院|中学|小学|大学|学院|景区|园区|产业园|工业园|寺|山")
 MEASURE_ASKED_EACH = re.compile(r"分别(?:是|为|有)(?:什么|啥子?|哪些)")
 LOCATIVES = "中里内"
