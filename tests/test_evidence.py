@@ -515,6 +515,18 @@ def test_verdict_reasons(verifier, qa):
     assert v.supported and v.features["coverage"] > 0.5 and v.features["dense_top"] == 0.9
 
 
+def test_a_compound_written_apart_counts_nearly_as_the_compound(verifier, qa):
+    q = qa.run("2024年粮食产量计划目标是多少？", [])
+    assert {"粮食产量", "粮食", "产量"} <= {t.text for t in q.terms}
+    apart = verifier.coverage(q, "粮食播种面积和产量分别达到3012万亩、108.1亿公斤以上。")
+    one = verifier.coverage(q, "天然气产量达到170亿立方米。")
+    assert one < apart < verifier.coverage(q, "全年粮食产量达110.07亿公斤。")
+    # far apart, or in another segment, the words are no compound: 文化旅游业成为重要支柱产业 is no 文化产业
+    assert verifier.coverage(q, "粮食安全得到保障，页岩气产量达到170亿立方米。") == one
+    verifier.config = replace(verifier.config, split_compounds=False)
+    assert verifier.coverage(q, "粮食播种面积和产量分别达到3012万亩。") == one
+
+
 def test_a_compound_and_the_words_inside_it_count_once(verifier, qa):
     q = qa.run("綦江打算怎样让老人在家门口就近享受养老服务？", [])
     assert {"家门口", "家门", "门口"} <= {t.text for t in q.terms}          # jieba's search mode gives all three

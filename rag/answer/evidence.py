@@ -79,6 +79,7 @@ TARGET_LABEL = re.compile(r"目标|预期|预计|规划|计划")     # a 专栏 
 # what comes before the kind a question asks for: 哪六个区, 哪几项, 多少个
 BEFORE_ASKED_KIND = re.compile(r"(?:哪|几|多少)[一二三四五六七八九十两\d]*[个项类种条座所家张块]?$")
 KIND_BEFORE = re.compile(r"(?:哪|几|多少)(?:些|[一二三四五六七八九十两\d]*[个项类种条座所家张块位名])?$")   # 哪些名校
+SPLIT_GAP = r"[^,.;!?:，。；！？：]{1,6}"   # between the words of a compound written apart (粮食播种面积和产量)
 ASKING_AFTER = re.compile(r"(?:具体)?(?:有|是|为)?(?:哪|什么|啥|几|多少)")     # … and what comes just before it
 
 
@@ -138,6 +139,9 @@ class EvidenceConfig:
                                    # 服务型国家物流枢纽), their titles naming what is asked
     counted_numbers: bool = True   # a number the question counts a set with (15件) is in a clause only when it
                                    # counts the same there (15分钟… is another quantity)
+    split_compounds: bool = True   # a compound asked (粮食产量) whose words all occur apart (粮食播种面积和产量) counts
+                                   # nearly as the compound, more than a clause holding one of them (天然气产量)
+    split_share: float = 0.95      # … this share of the compound's weight
 
     def __post_init__(self):
         for name in ("min_topic", "keep_ratio", "heading_weight", "everyday_weight", "min_focus"):
@@ -294,6 +298,8 @@ class EvidenceVerifier(SlotFinder):
             # as its best-matched member (就近 without 家门口 is not three words short)
             top = max(x.weight for x in group)
             share = max(self._found(x, t, h) * x.weight for x in group)
+            if share < top and self.config.split_compounds and self._split_found(group, t):
+                share = max(share, top * self.config.split_share)
             got += share
             if share:
                 missing += top - share
@@ -301,6 +307,26 @@ class EvidenceVerifier(SlotFinder):
                 light = all(x.everyday for x in group) or all(self._kind_asked(q, x.text) for x in group)
                 missing += top * (self.config.everyday_weight if light else 1.0)
         return got / (got + missing) if got + missing else 0.0
+
+    @staticmethod
+    def _split_found(group: list, t: str) -> bool:
+        """The group's compound (group[0], 粮食产量) written apart in ``t``: a member that begins it, then within
+        a few characters of the same segment one that ends it (粮食播种面积和产量), the two making up the compound.
+        Words far apart (文化旅游业成为重要支柱产业 for 文化产业) are no such compound."""
+        whole = group[0].text
+        if len(group) < 2 or group[0].specific:
+            return False
+        heads = [x for x in group[1:] if whole.startswith(x.text)]
+        tails = [x for x in group[1:] if whole.endswith(x.text)]
+        for a in heads:
+            for b in tails:
+                if a is b or len(a.text) + len(b.text) != len(whole):   # 主城…城区 overlap: no 主城区 apart
+                    continue
+                for fa in a.forms:
+                    for fb in b.forms:
+                        if re.search(re.escape(fa) + SPLIT_GAP + re.escape(fb), t):
+                            return True
+        return False
 
     def _kind_asked(self, q: Question, word: str) -> bool:
         """``word`` is the kind a list or name is asked of (哪些名校, 哪几家企业): the clause names the members
