@@ -254,6 +254,23 @@ def test_a_part_asking_only_how_it_went_asks_the_thing_and_unit_before(qa):
     assert not set(first.focus) & set(second.focus) - {"增加值", "增加"}    # a thing of its own: its own focus
 
 
+def test_how_a_figure_turned_out_asks_that_figure(qa):
+    first, second = run(qa, "2024年计划的城镇新增就业目标是多少？实际完成情况如何？").parts
+    assert second.slot is Slot.NUMBER and second.unit == first.unit and second.timeframe.aspect == "actual"
+    # of two figures asked, how it went is the whole clause, as a how-question quotes it
+    parts = run(qa, "2024年计划定的粮食播种面积和产量目标是多少？2024年最后实际完成得怎么样？").parts
+    assert parts[1].slot is Slot.WHY_HOW
+    assert run(qa, "2024年就业目标是多少？怎么完成的？").parts[1].slot is Slot.WHY_HOW    # how it was done: measures
+
+
+def test_a_result_set_against_its_target_in_one_ask_asks_both(qa):
+    q = run(qa, "2024年重庆城镇新增就业的实际完成情况与年初计划目标相比如何？")
+    assert [p.timeframe.aspect for p in q.parts] == ["target", "actual"]
+    assert all(p.slot is Slot.NUMBER and p.timeframe.years == (2024,) for p in q.parts)
+    assert not run(qa, "2030年城镇新增就业的目标和实际相比如何？").parts     # a year to come has no result yet
+    assert not run(qa, "2024年城镇新增就业实际完成了多少？").parts          # no target set beside it
+
+
 def test_each_part_asks_the_aspect_it_says(qa):
     # the 实际 of the second ask is not the first's: "2024年计划…" asks the plan's figure
     first, second = run(qa, "2024年计划推动多少农业转移人口在城镇落户？实际落户了多少？").parts

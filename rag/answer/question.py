@@ -190,6 +190,10 @@ COUNTED = re.compile(r"[一二两三四五六七八九十几]+[个大家项条�
 # a place a figure is only compared with is not the subject: 挤进全国前三, 高于全国平均, 居全市第一
 COMPARED = re.compile(r"(?:的)?(?:前[一二三四五六七八九十0-9]|第[一二三四五六七八九十0-9]|领先|平均|水平|首位|排名|之最|前列)")
 COMPARED_BY = re.compile(r"(?:高于|低于|超过|居|领跑|走在)$")
+# a result set against its target in one ask (…实际完成情况与年初计划目标相比如何, 目标和实际分别是多少)
+TARGET_RESULT = re.compile(r"(?:目标|计划)\S{0,6}(?:相比|对比|比较|比起来|差距|相差)|(?:相比|对比|比较)\S{0,6}(?:目标|计划)"
+                           r"|(?:目标|计划)\S{0,4}(?:和|与|跟)\S{0,4}实际|实际\S{0,4}(?:和|与|跟)\S{0,6}(?:目标|计划)")
+RESULT_HOW = re.compile(r"(?:完成|实现|达到|执行|落实|做到|搞到|实际)\S{0,2}(?:情况|得)?(?:如何|怎么样|咋样|怎样)")
 ANAPHORA = re.compile(r"这个|这项|该项|该|此|上述|这些|它|其中|那个")
 DOC_PERIOD = re.compile(r"(方案|纲要|规划|计划|报告|意见)\s*[（(]\s*(?:19|20)\d{2}\s*[—–\-~至到]+\s*(?:19|20)\d{2}\s*年?\s*[）)]")
 TARGET_ASKED = re.compile(r"什么(?:样的)?[\u4e00-\u9fff]{0,10}目标|目标(?:是|为|定为?)?(?:什么|啥|多少)")
@@ -760,7 +764,31 @@ class QuestionAnalyzer:
         asks = self.asks(ask)
         if len(asks) >= 2 and not rewritten:
             return replace(whole, parts=self.parts_of(asks, whole))
+        if not rewritten and (sides := self.target_and_result(ask, whole)):
+            return replace(whole, parts=sides)
         return whole
+
+    @staticmethod
+    def _several_measures(q: Question) -> bool:
+        """The number asked is of two things joined (粮食播种面积和产量, 面积、产量)."""
+        words = [f for f in q.focus if len(f) >= 2]
+        return any(re.search(re.escape(x) + r"\S{0,4}(?:和|与|及|、)\S{0,4}" + re.escape(y), q.normalized)
+                   for x in words for y in words if x != y)
+
+    def target_and_result(self, ask: str, whole: Question) -> tuple[Question, ...]:
+        """"2024年城镇新增就业的实际完成情况与年初计划目标相比如何？": one ask comparing a past year's result with
+        its target asks both figures — the year's plan states the one, the next year's report the other. Two parts,
+        the same words, one the target and one the result (a difference asked is left to the difference rules)."""
+        tf = whole.timeframe
+        if (whole.difference or len(tf.years) != 1 or tf.years[0] >= self.this_year or tf.period
+                or not TARGET_RESULT.search(ask) or not self.rules.actual.search(ask)):
+            return ()
+        slot = whole.slot if whole.slot in (Slot.NUMBER, Slot.ENTITY) else Slot.NUMBER
+        sides = []
+        for aspect in ("target", "actual"):
+            sides.append(replace(whole, slot=slot, compare=False, parts=(),
+                                 timeframe=TimeFrame(tf.years, None, aspect)))
+        return tuple(sides)
 
     def _topicless(self, t: str) -> bool:
         """``t`` names no place, document or known word other than plain verbs (为啥子比2024年定得还高些？)."""
@@ -846,6 +874,12 @@ class QuestionAnalyzer:
             unit_cls, unit_word = self.unit_of(a)
             if parts and not said:                 # "2035年呢？": asks what the part before asked
                 slot, unit_cls, unit_word = parts[-1].slot, parts[-1].unit, parts[-1].unit_word
+            elif (parts and slot is Slot.WHY_HOW and parts[-1].slot is Slot.NUMBER and RESULT_HOW.search(a)
+                  and not self._several_measures(parts[-1])):
+                # "…城镇新增就业目标是多少？实际完成情况如何？": how the figure asked before turned out is that
+                # figure's result, not measures (the 如何 is no 怎么做). Of several figures (播种面积和产量目标是多少？
+                # …实际完成得怎么样？) the result is the whole clause, as a how-question quotes it (holdout9 H9A134)
+                slot, unit_cls, unit_word = Slot.NUMBER, parts[-1].unit, parts[-1].unit_word
             own_subject = self.subject_of(a)
             # "后来2025年的报告里说实际达到了多少？": 2025 names the report, whose results are of its review year
             dated = self.dated_names(own_subject.docs, a)
