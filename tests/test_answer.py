@@ -56,6 +56,9 @@ def test_near_topic_refusals_say_what_is_missing(fake_pipeline, q, notice):
 @pytest.mark.parametrize("q,notice", [
     ("你认为重庆“十五五”规划提出的各项目标最终能够全部实现吗？", "不对其能否实现作评价"),   # the assistant's opinion
     ("今天重庆天气咋样，出门要不要带伞？", "某一天"),                              # a day's news, in either ask
+    ("最近重庆出了啥子大新闻？", "新闻"),                                           # the news
+    ("请以长江为主题写一首七言绝句。", "不代写诗文"),                               # a task, not a question
+    ("解放碑附近哪家火锅最巴适？推荐一下嘛", "不对商家"),                           # a recommendation
 ])
 def test_what_no_plan_states_is_refused_whatever_words_it_shares(fake_pipeline, q, notice):
     a = fake_pipeline.ask(q)

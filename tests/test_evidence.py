@@ -875,3 +875,22 @@ def test_the_kind_a_list_is_asked_of_weighs_half_when_missing(fake_pipeline, qa)
     q = qa.run("綦江区重点培育的“綦色生香”品牌包括哪些特色物产？", [])
     assert verifier._kind_asked(q, "特色") and verifier._kind_asked(q, "物产")
     assert not verifier._kind_asked(qa.run("綦江要跟哪些名校合作办教育？", []), "合作")   # a verb after the kind
+
+
+def test_what_no_plan_states_is_told_by_its_kind():
+    from rag.answer.evidence import beyond_documents
+    assert beyond_documents("你觉得綦江发展得好不好") == "opinion"
+    assert beyond_documents("最近重庆有啥子大新闻") == "day"
+    assert beyond_documents("帮我写一首关于綦江的诗") == "task"
+    assert beyond_documents("观音桥哪家火锅最好吃") == "recommend"
+    # a plan's own scenic spots and news work are asked of the plan
+    for q in ("綦江有哪些好耍的景区？", "规划对新闻宣传提了啥要求？", "綦江要建成哪家医院？"):
+        assert beyond_documents(q) is None, q
+
+
+def test_how_long_is_answered_by_a_span_as_when_by_a_date(verifier, qa):
+    h = hit("qj-plan", "深化模拟审批改革，确保建设项目从立项（备案）到开工缩短至40天。")
+    assert check(verifier, qa, "在綦江搞项目，从立项到开工要好久？", h).slot
+    assert not check(verifier, qa, "綦江项目从立项到开工是哪一年开始提速的？", h).slot     # when: no span answers
+    verifier.config = replace(verifier.config, durations=False)
+    assert not check(verifier, qa, "在綦江搞项目，从立项到开工要好久？", h).slot

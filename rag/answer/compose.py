@@ -448,7 +448,11 @@ class Composer:
         if reason == "opinion":
             return "规划文件只陈述目标和举措，不对其能否实现作评价或预测"
         if reason == "day":
-            return "规划文件不提供某一天的天气、交通等即时信息"
+            return "规划文件不提供某一天的天气、交通、新闻等即时信息"
+        if reason == "task":
+            return "这里只回答规划文件中写明的内容，不代写诗文或完成其他任务"
+        if reason == "recommend":
+            return "规划文件不对商家、店铺作推荐"
         if reason == "specific" and verdict.missing:
             return "文档中未出现：" + "、".join(verdict.missing)
         if reason == "specific":                  # the name is in the documents, never in a clause on the topic

@@ -60,15 +60,26 @@ WHOLE_ASKED = re.compile(r"全市|全省|全区|全县|全国|全域|全重庆|�
 DOC_BY_YEAR = r"(?:国民经济和社会发展)?(?:计划报告|计划执行情况|政府工作报告|工作报告|报告)"
 # what no plan says: the assistant's own opinion or prediction, and what happens on a given day
 OPINION_ASKED = re.compile(r"你们?(?:认为|觉得|怎么看|看好|预测|估计|猜)|(?:你|您)的(?:看法|观点|意见|评价|判断)|(?:你|您)个人")
-DAY_ASKED = re.compile(r"今天|明天|昨天|后天|今晚|今早|明早|明晚|此刻|这会儿")
+DAY_ASKED = re.compile(r"今天|明天|昨天|后天|今晚|今早|明早|明晚|此刻|这会儿|"
+                       r"(?:最近|近期|这几天|这两天|今年)\S{0,8}(?:大?新闻|热点|热搜|头条)|大新闻|最新消息")
+# a task no document answers: writing (写一首七言绝句), a recommendation (哪家火锅最巴适？推荐一下)
+TASK_ASKED = re.compile(r"(?:写|作|编|创作)(?:一|几|两)?首|(?:写|作|编)(?:一|几)?(?:篇|段)\S{0,6}(?:文章|作文|故事|文案|稿|演讲|对联)|"
+                        r"(?:写|作)诗|讲个笑话|帮(?:我|忙)(?:写|编|翻译|改)")
+# (a plan's scenic spots are its own: 綦江有哪里好耍的 is asked of the plan, 哪家火锅最巴适 of no document)
+RECOMMEND_ASKED = re.compile(r"哪家\S{0,8}最(?:好|巴适|好吃|便宜|划算|正宗|出名|有名|靠谱)|"
+                             r"推荐\S{0,6}(?:火锅|餐馆|饭馆|饭店|酒店|宾馆|民宿|小吃|美食|馆子|店)")
 
 
 def beyond_documents(t: str) -> str | None:
-    """"opinion" or "day" when the question asks what no plan document states, else None."""
+    """Why the question asks what no plan document states ("opinion", "day", "task", "recommend"), else None."""
     if OPINION_ASKED.search(t):
         return "opinion"
     if DAY_ASKED.search(t):
         return "day"
+    if TASK_ASKED.search(t):
+        return "task"
+    if RECOMMEND_ASKED.search(t):
+        return "recommend"
     return None
 
 
@@ -142,6 +153,7 @@ class EvidenceConfig:
     split_compounds: bool = True   # a compound asked (粮食产量) whose words all occur apart (粮食播种面积和产量) counts
                                    # nearly as the compound, more than a clause holding one of them (天然气产量)
     split_share: float = 0.95      # … this share of the compound's weight
+    durations: bool = True         # 多久/好久 asked: a span (缩短至40天, 不低于2小时) answers as a date does
 
     def __post_init__(self):
         for name in ("min_topic", "keep_ratio", "heading_weight", "everyday_weight", "min_focus"):

@@ -26,6 +26,10 @@ DATE_IN_TEXT = re.compile(r"(?<![0-9.])(?:19|20)\d{2}\s*年|\d{1,2}\s*月|年底
 RANGE_START = re.compile(r"\s*[—\-~～至到]\s*\d")
 # how exact a time is asked for: 哪一天 needs a day (3月28日), 哪个月 a month; 什么时候 any date or deadline
 DAY_ASKED = re.compile(r"哪一?天|几号|几月几[日号]|什么日子|具体日期|哪一日")
+# 多久/好久/多长时间 asks how long as often as when: a span (缩短至40天, 不低于2小时) answers it as a date does
+DURATION_ASKED = re.compile(r"多久|好久|多长时间|多少时间|多长的时间")
+DURATION_IN_TEXT = re.compile(r"(?<![\d.])\d+(?:\.\d+)?\s*(?:个)?\s*(?:小时|分钟|天|日(?![本报])|周|个月|年(?!底|末|初|内|度))|"
+                              r"[一二两三四五六七八九十半]+\s*(?:个)?\s*(?:小时|分钟|天|周|个月)")
 MONTH_ASKED = re.compile(r"哪个月|哪一?月|几月份?")
 DAY_IN_TEXT = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*[日号]|(?<![\d.])\d{1,2}\s*日(?![本报])")
 MONTH_IN_TEXT = re.compile(r"\d{1,2}\s*月|月底|月初|季度|上半年|下半年|年底|年末|年初|年内")
@@ -540,6 +544,8 @@ class SlotFinder:
             spans = self._topic_spans(q, t)
             dates = DAY_IN_TEXT if DAY_ASKED.search(q.normalized) else MONTH_IN_TEXT if MONTH_ASKED.search(q.normalized) \
                 else DATE_IN_TEXT
+            if self.config.durations and DURATION_ASKED.search(q.normalized):
+                dates = re.compile(f"{dates.pattern}|{DURATION_IN_TEXT.pattern}")
             given = {str(y) for y in q.timeframe.years}
             found = [m.span() for m in dates.finditer(t)
                      if (not spans or self._near(spans, m.start(), m.end(), 40, 40))
