@@ -3,7 +3,7 @@ frame, terms, several asks. Each phrasing rule has a test; the analyzer is the p
 corpus's index statistics (fake embedder: analysis never embeds)."""
 import pytest
 
-from rag.answer.question import normalize_question
+from rag.answer.question import TimeFrame, normalize_question
 from rag.answer.rules import Slot, default_rules
 
 CQ, QJ, R24, R25, ACT = ("chongqing-15th-five-year-plan", "qijiang-15th-five-year-plan",
@@ -543,7 +543,9 @@ def test_a_route_named_by_one_character_place_names_is_a_name(qa):
 def test_an_unknown_word_before_a_facility_noun_is_its_name(qa):
     q = run(qa, "早渡水库的总库容是多少万立方米？")
     assert any(t.text == "早渡" and t.specific and not t.known for t in q.terms)
-    assert not any(t.specific for t in run(qa, "藻渡水库什么时候建成？").terms if t.text == "藻渡")   # the documents' own
+    # the documents' own name is a name as well (the clause must hold it), a known one: not missing from them
+    assert any(t.specific and t.known for t in run(qa, "藻渡水库什么时候建成？").terms if t.text == "藻渡")
+    assert not any(t.specific for t in run(qa, "抽水蓄能电站建成了几座？").terms if t.text == "抽水")   # a dictionary word
 
 
 def test_which_month_asks_a_time_and_entering_a_list_is_a_result(qa):
@@ -578,3 +580,34 @@ def test_a_stated_percentage_is_no_name_and_each_side_s_measure_is_a_number(qa):
     q = run(qa, "2025年计划和成渝双城经济圈行动方案对耕地保有量的要求分别是什么？")
     assert q.slot is Slot.NUMBER                                              # 保有量 is a figure
     assert run(qa, "綦江和万盛的主导产业分别是什么？").slot is Slot.LIST
+
+
+def turn(q):
+    return [{"role": "user", "content": q}, {"role": "assistant", "content": "……"}]
+
+
+def test_a_follow_up_pointing_back_asks_about_the_thing_before(qa):
+    q = run(qa, "它装机容量好多？", turn("蟠龙抽水蓄能电站现在是啥子情况？"))
+    assert "蟠龙" in {t.text for t in q.terms}                    # 它 is the station: its clause must name it
+    q = run(qa, "这个“885”具体指的是什么？", turn("綦江规划提到要健全党建统领的什么工作机制？"))
+    assert "实施" not in {t.text for t in q.terms}                  # a code of its own: 这个 points at nothing before
+
+
+def test_a_follow_up_asking_the_result_keeps_the_year_not_the_plan(qa):
+    q = run(qa, "那现在一年实际产好多？", turn("綦江页岩气产量目标是好多？"))
+    assert q.timeframe.aspect == "actual"                           # not both: the follow-up says 实际
+    q = run(qa, "那最后实际产了好多？", turn("2024年计划天然气产量要达到多少？"))
+    assert q.timeframe == TimeFrame((2024,), None, "actual") and R24 not in q.subject.docs
+
+
+def test_a_corpus_name_before_a_facility_noun_is_the_facility_s_name(qa):
+    q = run(qa, "藻渡水库的总库容是多少立方米？")
+    assert any(t.text == "藻渡" and t.specific for t in q.terms)   # a word no dictionary has: a name
+    q = run(qa, "綦江水库有多少座？")
+    assert not any(t.text == "綦江" and t.specific for t in q.terms)   # a place: the subject, not the name
+
+
+def test_the_year_and_the_time_asked_are_no_topic_words(qa):
+    assert not {"全年", "时候"} & {t.text for t in run(qa, "全年旅游收入有多少？什么时候公布？").terms}
+    assert run(qa, "全年旅游收入有多少？").unit == "money"            # an amount of 收入, not its growth
+    assert run(qa, "农村居民收入增长多少？").unit != "money"

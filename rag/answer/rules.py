@@ -94,7 +94,7 @@ class QuestionRules:
                                       r"^[^，,]{0,10}(?:讲|说|提|写)(?:了|到|过)?(?:没有|没得)[^，,]{0,3}$")
     # what a figure is measured in when the question names no unit (总投资是多少 asks money; 增长多少 a rate)
     implied_units: tuple[tuple[str, re.Pattern], ...] = (
-        ("money", re.compile(r"金额|投资额|总投资|投资规模|资金|经费|费用|成本|预算|多少钱|花费|造价")),
+        ("money", re.compile(r"金额|投资额|总投资|投资规模|资金|经费|费用|成本|预算|多少钱|花费|造价|收入|营收")),
         ("area", re.compile(r"面积|占地")),
         ("duration", re.compile(r"多长时间|多久|多少时间|几个月|多少个月|多少天")),
         ("length", re.compile(r"里程|长度|多长(?!时间)|多远")),
@@ -172,7 +172,8 @@ def default_rules() -> QuestionRules:
             "目标 实际 结果 执行结果 实际结果 完成情况 意思 含义 涵义 不能 不可以 可不可以 自己 到处 家里 屋头 比较 方便 一下子 问下 还有 有人 "
             "能否 可否 有没得 没得 整到 搞到 弄到 达到 提到 打到 你好 您好 谢谢 多谢 哈喽 在吗 在不在 请 帮忙 "
             "目标值 数值 数据 数字 指标值 具体数 基数 基期 现状值 明确 内容 概念 说法 "
-            "措施 举措 办法 对策 依据 原因 理由 用意 部分 一年 哪一年 哪年 采取 采用 采取了".split()),
+            "措施 举措 办法 对策 依据 原因 理由 用意 部分 一年 哪一年 哪年 采取 采用 采取了 "
+            "时候 全年 今年 去年 当年 本年 上年 全年度".split()),   # 全年旅游收入: the year asked, not the topic (H10A168)
         question_chars=_re(r"几|多少|哪|什么|怎|吗|呢|么|啥|咋|啷|谁|好多|好久|多[长久大高远重宽深快]|为何|何时|是否|有没有|能不能|会不会"),
         modal_prefix=_re(r"^(?:要|能|会|想|该|可|将|把|被|给|让|去|来|都|就|还|也|又|才|再|已|在)"),
         colloquial={
