@@ -244,3 +244,11 @@ def test_an_ask_shown_in_quotes_keeps_its_own_quotes_apart():
     line = f"力争主营业务收入超过4000亿元[1]；{shown}：文档中未提及"
     # the years inside the unanswered ask are no claims of the line: only 4000 is, and it is quoted
     assert lead_faithful(line, [{"quote": "力争主营业务收入超过4000亿元。"}]) == (1, 1)
+
+
+def test_how_a_section_s_goal_is_pursued_is_all_its_titled_paragraphs(fake_pipeline):
+    a = fake_pipeline.ask("重庆打造具有全球影响力的智能网联新能源汽车之都，主要从哪几个方面推进？")
+    assert not a.refused
+    for title in ("提升汽车产业链主导力和控制力", "增强汽车产业创新策源力", "培育世界级汽车品牌", "构建一流汽车产业生态"):
+        assert title in a.lead and title in a.citations[0].quote, a.lead
+    verbatim(fake_pipeline, a)

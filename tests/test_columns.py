@@ -95,3 +95,15 @@ def test_a_set_named_only_by_its_code_is_the_group_its_heading_names(qa):
     assert listed_members(q, short, words, None) == ()
     other = replace(group, headings=("第十四篇", "专栏40　生态保护修复重大工程"))   # the heading does not name the code
     assert listed_members(q, other, words, None) == ()
+
+
+def test_a_section_of_titled_paragraphs_is_its_measures():
+    from rag.answer.columns import Sections, paragraph_title
+    assert paragraph_title("提升汽车产业链主导力和控制力。推进产业链生态重塑升级。") == "提升汽车产业链主导力和控制力"
+    assert paragraph_title("推进“整车+零部件+后市场”产业链生态重塑升级，产业规模超过万亿元。") is None   # opens with a measure
+    heads = ("第三篇", "第七章", "第一节　打造汽车之都")
+    chunks = [Chunk(f"d#{i}", "d", "d", "第一节", heads, "paragraph", t, 100 * i, 100 * i + len(t))
+              for i, t in enumerate(["提升汽车产业链主导力。推进升级。", "增强汽车产业创新策源力。提升功能。"])]
+    assert [c.chunk_id for c in Sections(chunks).of("d#1")] == ["d#0", "d#1"]
+    chunks.append(Chunk("d#2", "d", "d", "第一节", heads, "paragraph", "推进产业链升级，规模超过万亿元。", 300, 316))
+    assert Sections(chunks).of("d#1") == []        # a paragraph without a title: the section is no list of measures

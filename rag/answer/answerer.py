@@ -15,6 +15,7 @@ from ..schema import Answer, Citation, Hit
 from ..scope import docs_in_scope
 from .compose import BOTH_ASPECTS, Composer
 from .decide import Decider, DecisionModel
+from .columns import Sections
 from .evidence import EvidenceConfig, EvidenceVerifier, beyond_documents
 from .lead import AnswerLine
 from .question import Question, QuestionAnalyzer, TermStats
@@ -73,7 +74,7 @@ class Answerer:
             answer_line=AnswerLine(self.verifier.topic_spans) if settings.answer_line else None,
             region_of=self.verifier.region_of, headings_of=self.verifier.headings_of,
             aspect_of=self.verifier.aspect_of, fits_document=self.verifier.fits_document,
-            part_of=self.verifier.part_section)
+            part_of=self.verifier.part_section, sections=Sections(index.chunks))
         self.backend = make_backend(settings)
 
     # -- public -------------------------------------------------------------------------------

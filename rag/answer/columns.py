@@ -126,3 +126,34 @@ def group_hit(group: ItemGroup, members: Sequence[Member], texts: Mapping[str, s
     return Hit(doc_id=group.doc_id, title=group.title, location=group.location, text=raw, start=a, end=b,
                score=score, chunk_id=members[0].chunk_id, kind="item_list",
                match_text=re.sub(r"\s*\n\s*", "", raw))
+
+
+# a paragraph opening with a short title sentence (提升汽车产业链主导力和控制力。推进…): one measure of its section
+PARAGRAPH_TITLE = re.compile(r"\s*([^。！？!?；;\n]{4,24})。")
+
+
+def paragraph_title(text: str) -> str | None:
+    """'提升汽车产业链主导力和控制力。推进…' -> '提升汽车产业链主导力和控制力'; None when the paragraph opens otherwise."""
+    m = PARAGRAPH_TITLE.match(text)
+    return m.group(1).strip() if m and len(text) > m.end() else None
+
+
+class Sections:
+    """The titled paragraphs of each section (chunks of kind paragraph under the same headings, in file order, each
+    opening with a short title sentence): a section's measures, one per paragraph (第一节 打造…汽车之都: 提升汽车
+    产业链主导力和控制力。/ 增强汽车产业创新策源力。/ 培育世界级汽车品牌。/ 构建一流汽车产业生态。)."""
+
+    def __init__(self, chunks: Sequence, min_members: int = 2, max_members: int = 6):
+        groups: dict[tuple[str, tuple[str, ...]], list] = {}
+        for c in chunks:
+            if c.kind == "paragraph" and c.headings:
+                groups.setdefault((c.doc_id, tuple(c.headings)), []).append(c)
+        self._of: dict[str, list] = {}
+        for members in groups.values():
+            members.sort(key=lambda c: c.start)
+            if min_members <= len(members) <= max_members and all(paragraph_title(c.text) for c in members):
+                for c in members:
+                    self._of[c.chunk_id] = members
+
+    def of(self, chunk_id: str) -> list:
+        return self._of.get(chunk_id, [])

@@ -11,7 +11,9 @@ from dataclasses import replace
 import re
 from typing import Callable, Sequence
 
+from ..corpus import normalize
 from ..schema import Answer, Citation, ComparisonRow, Hit
+from .columns import Sections
 from .decide import Decision
 from .evidence import Check, EvidenceConfig, Unit, Verdict
 from .lead import AnswerLine, difference, faithful, figure_of, row_piece, spans_in
@@ -47,8 +49,10 @@ class Composer:
                  headings_of: Callable[[Hit], tuple[str, ...]] | None = None,
                  aspect_of: Callable[[Unit], set[str]] | None = None,
                  fits_document: Callable[[Question, str], bool] | None = None,
-                 part_of: Callable[[Question, Unit], str | None] | None = None):
+                 part_of: Callable[[Question, Unit], str | None] | None = None,
+                 sections: Sections | None = None):
         self.config = config
+        self.sections = sections            # a section's titled paragraphs (its measures, one per paragraph)
         self.texts = texts                  # doc_id -> original file text (quotes are cut from it)
         self.markers = markers or {}
         self.titles = titles or {}          # doc_id -> title, to name a side of a comparison the documents lack
@@ -81,12 +85,38 @@ class Composer:
             if any(abs(u.start - p.start) < 5 for p in picked):
                 continue
             picked.append(u)
+        if (q.slot is Slot.WHY_HOW and cfg.section_measures and best.hit.kind == "paragraph"
+                and (section := self._section(q, best)) is not None):
+            return [section] + [u for u in picked if not (section.start <= u.start and u.end <= section.end)][:cfg.max_units - 1]
         if q.slot in (Slot.LIST, Slot.DEFINITION, Slot.WHY_HOW) and best.hit.kind not in ("table_row", "glossary", "item_list"):
             whole = self._group(best)
             if whole is not None:
                 picked[0] = whole
                 picked = [whole] + [u for u in picked[1:] if not (whole.start <= u.start and u.end <= whole.end)]
         return picked
+
+    def _section(self, q: Question, best: Unit) -> Unit | None:
+        """How a section's goal is pursued, asked (打造…汽车之都主要从哪几个方面推进？): the section's titled paragraphs
+        are its measures, so the answer is all of them, not the one paragraph that matched best (holdout10: why/how
+        keyword 0.65, one paragraph quoted of four). Only when the section's own title says what is asked."""
+        members = self.sections.of(best.hit.chunk_id) if self.sections is not None else []
+        if not members:
+            return None
+        title = normalize(members[0].headings[-1])
+        words = [t for t in q.terms if t.known and not t.specific]
+        total = sum(t.weight for t in words)
+        share = lambda text: sum(t.weight for t in words if any(f in text for f in t.forms)) / total  # noqa: E731
+        # the section's title says what is asked better than the paragraph that matched (中心城区堵车 is one
+        # paragraph's 缓堵促畅, not 完善现代综合交通体系's whole section: dev C054)
+        if not total or share(title) < max(self.config.section_share, share(normalize(best.hit.match_text))):
+            return None
+        if sum(any(f in title for f in t.forms) for t in words) < 2:
+            return None                       # one word (堵车 -> 交通 of 高水平建设交通强市) names no section's goal
+        a, b = members[0].start, members[-1].end
+        text = self.texts[best.hit.doc_id][a:b]
+        hit = Hit(doc_id=best.hit.doc_id, title=best.hit.title, location=best.hit.location, text=text, start=a, end=b,
+                  score=best.hit.score, chunk_id=members[0].chunk_id, kind="section", match_text=text)
+        return Unit(hit, best.rank, text, a, b, best.headings, best.score)
 
     def _group(self, best: Unit) -> Unit | None:
         """The item group around the best sentence: the whole chunk when it is short enough, else the best

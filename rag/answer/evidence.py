@@ -153,6 +153,8 @@ class EvidenceConfig:
     split_compounds: bool = True   # a compound asked (粮食产量) whose words all occur apart (粮食播种面积和产量) counts
                                    # nearly as the compound, more than a clause holding one of them (天然气产量)
     split_share: float = 0.95      # … this share of the compound's weight
+    section_measures: bool = True  # how a section's goal is pursued: all its titled paragraphs (their titles the line)
+    section_share: float = 0.6     # … when the section's title holds this share of the question's topic words (two at least)
     durations: bool = True         # 多久/好久 asked: a span (缩短至40天, 不低于2小时) answers as a date does
 
     def __post_init__(self):

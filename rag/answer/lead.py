@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 
 from ..corpus import normalize
 from ..lexicon import QUOTED
-from .columns import item_title
+from .columns import item_title, paragraph_title
 from .evidence import SEG_END, Check, Unit
 from .question import Question
 from .rules import Slot
@@ -184,6 +184,8 @@ class AnswerLine:
             return self.entry(unit.text)
         if unit.hit.kind == "item_list":            # a 专栏's numbered items: their titles are the list
             return self._fit("；".join(item_titles(unit.text)))
+        if unit.hit.kind == "section":              # a section's titled paragraphs: their titles are the measures
+            return self._fit("；".join(t for line in unit.text.split("\n") if (t := paragraph_title(line.strip()))))
         text = unit.text
         src = text if len(normalize(text)) == len(text) else normalize(text)
         if q.slot is Slot.LIST and spans:
