@@ -611,3 +611,15 @@ def test_the_year_and_the_time_asked_are_no_topic_words(qa):
     assert not {"全年", "时候"} & {t.text for t in run(qa, "全年旅游收入有多少？什么时候公布？").terms}
     assert run(qa, "全年旅游收入有多少？").unit == "money"            # an amount of 收入, not its growth
     assert run(qa, "农村居民收入增长多少？").unit != "money"
+
+
+def test_a_follow_up_naming_only_a_document_asks_the_thing_before_of_it(qa):
+    q = run(qa, "行动方案里到2027年的目标又是多少？", turn("重庆“十五五”城镇新增就业目标是多少？"))
+    assert {"城镇", "就业"} <= {t.text for t in q.terms} and q.subject.docs == (ACT,)
+    assert not run(qa, "行动方案里到2027年的目标又是多少？").terms     # no turn before: nothing asked of it
+
+
+def test_whether_a_figure_is_set_then_the_figure_is_one_number_asked(qa):
+    first, second = run(qa, "重庆“十五五”规划对2030年全市常住人口总量有没有明确目标？具体是多少万人？").parts
+    assert first.slot is Slot.NUMBER and second.slot is Slot.NUMBER and first.unit == second.unit
+    assert run(qa, "2024年政府咋个刺激消费的？有没有发消费券？").parts[1].slot is Slot.YES_NO   # no number after

