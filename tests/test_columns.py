@@ -107,3 +107,19 @@ def test_a_section_of_titled_paragraphs_is_its_measures():
     assert [c.chunk_id for c in Sections(chunks).of("d#1")] == ["d#0", "d#1"]
     chunks.append(Chunk("d#2", "d", "d", "第一节", heads, "paragraph", "推进产业链升级，规模超过万亿元。", 300, 316))
     assert Sections(chunks).of("d#1") == []        # a paragraph without a title: the section is no list of measures
+
+
+def test_a_list_named_by_its_group_s_heading_is_all_the_members(qa):
+    from rag.answer.columns import ItemGroup, Member, listed_members
+
+    titles = ["具身智能机器人", "生物制造", "量子科技", "脑机接口"]
+    group = ItemGroup(DOC, "重庆市规划纲要", "第三篇 专栏8", ("第三篇", "专栏8　未来产业新赛道"),
+                      tuple(Member(f"{DOC}#{i}", t, i * 10, i * 10 + 9) for i, t in enumerate(titles)))
+    q = qa.run("重庆规划列出的未来产业新赛道有哪些？", [])
+    assert [m.title for m in listed_members(q, group, list(q.known_terms), None)] == titles
+    assert listed_members(q, group, list(q.known_terms), 5) == ()       # 哪五个: four items are not them
+    # a member's title naming what is asked is that member, not the heading's whole group
+    named = replace(group, headings=("第十篇", "专栏29　农业产业集群"),
+                    members=(Member(f"{DOC}#0", "千亿级支柱产业集群", 0, 9), Member(f"{DOC}#1", "“金名片”产业集群", 10, 19)))
+    q = qa.run("重庆农业里的“金名片”产业集群有哪些？", [])
+    assert listed_members(q, named, list(q.known_terms), None) == ()

@@ -95,8 +95,23 @@ def listed_members(q: Question, group: ItemGroup, words: Sequence, size: int | N
     best = max(scores, default=0.0)
     picked = tuple(m for m, s in zip(group.members, scores) if best and s >= 0.5 * best)
     if len(picked) < 2 or (size is not None and len(picked) != size):
-        return ()
+        # no title names what is asked: the heading may; a title that does (3．“金名片”产业集群) is one member asked
+        return headed_members(group, words, size) if not best else ()
     return picked
+
+
+def headed_members(group: ItemGroup, words: Sequence, size: int | None) -> tuple[Member, ...]:
+    """未来产业新赛道有哪些？: the group's own heading (专栏8 未来产业新赛道) is what is asked — every word of it the
+    question holds, two at least — so its members are the list, whatever their titles say (具身智能, 脑机接口…)."""
+    if not group.headings:
+        return ()
+    head = normalize(group.headings[-1])
+    plain = [x for x in words if not x.specific]
+    found = [x for x in plain if any(has(head, f) for f in x.forms)]
+    if len(found) < 2 or len(found) < len(plain):
+        return ()
+    members = tuple(group.members)
+    return members if len(members) >= 2 and (size is None or len(members) == size) else ()
 
 
 def named_members(group: ItemGroup, words: Sequence, size: int | None) -> tuple[Member, ...]:
