@@ -19,7 +19,7 @@ from .run import run
 HERE = Path(__file__).resolve().parent
 SWITCHES = ("check_subject", "check_time", "check_slot", "counted_noun", "other_kind", "given_numbers", "place_lists",
             "per_unit", "unknown_focus", "same_segment", "subject_tiers", "named_kinds", "better_match", "place_figures",
-            "period_tiers", "other_compound", "member_figures", "counted_numbers", "relative_figures", "period_totals", "split_compounds", "durations", "section_measures", "whole_place", "current_plans", "beyond_documents", "item_lists", "plan_word",
+            "period_tiers", "other_compound", "member_figures", "counted_numbers", "relative_figures", "period_totals", "split_compounds", "durations", "section_measures", "part_lists", "whole_place", "current_plans", "beyond_documents", "item_lists", "plan_word",
             "named_first", "subset_figures", "better_names")
 
 

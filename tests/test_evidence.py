@@ -894,3 +894,12 @@ def test_how_long_is_answered_by_a_span_as_when_by_a_date(verifier, qa):
     assert not check(verifier, qa, "綦江项目从立项到开工是哪一年开始提速的？", h).slot     # when: no span answers
     verifier.config = replace(verifier.config, durations=False)
     assert not check(verifier, qa, "在綦江搞项目，从立项到开工要好久？", h).slot
+
+
+def test_parts_of_a_city_asked_are_named_by_an_enumeration(verifier, qa):
+    h = hit("cq-plan", "1．解放碑组团。包括解放碑、朝天门、上清寺、菜园坝等“母城”区域。", kind="item")
+    assert check(verifier, qa, "“解放碑组团”包括哪些片区？", h).slot
+    lone = hit("cq-plan", "1．解放碑组团。重点培育国际消费、现代金融等功能。", kind="item")
+    assert not check(verifier, qa, "“解放碑组团”包括哪些片区？", lone).slot       # no names: no list of parts
+    verifier.config = replace(verifier.config, part_lists=False)
+    assert not check(verifier, qa, "“解放碑组团”包括哪些片区？", h).slot

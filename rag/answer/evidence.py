@@ -155,6 +155,7 @@ class EvidenceConfig:
     split_share: float = 0.95      # … this share of the compound's weight
     section_measures: bool = True  # how a section's goal is pursued: all its titled paragraphs (their titles the line)
     section_share: float = 0.6     # … when the section's title holds this share of the question's topic words (two at least)
+    part_lists: bool = True        # 哪些片区/哪五个街道: an enumeration by the topic names them (朝天门、上清寺、菜园坝)
     durations: bool = True         # 多久/好久 asked: a span (缩短至40天, 不低于2小时) answers as a date does
 
     def __post_init__(self):

@@ -71,7 +71,7 @@ def organisation_asked(question: str, pos_tokens=None) -> str | None:
 # segment ends: a value is stated between two of these (a 、 list stays whole)
 SEG_END = re.compile(r"[，,；;。！!？?]")
 
-PLACE_CATEGORY = re.compile(r"区县|(?:哪些|哪个|哪几个|哪一个|哪座|哪几座)(?:区|县|城市|省份|省|市|乡镇|镇|街道)(?!域|级|委|场)|"
+PLACE_CATEGORY = re.compile(r"区县|(?:哪些|哪个|哪几个|哪一个|哪座|哪几座|哪[一二三四五六七八九十两]个)(?:区|县|城市|省份|省|市|乡镇|镇|街道)(?!域|级|委|场)|"
                             r"哪些地区|哪些片区")
 # the provinces' one-character short names (the national standard's), as joined in 鲁渝东西部协作, 川渝, 渝黔: a
 # place question (哪个省市) is answered by them. 云青宁新港台贵吉黑蒙 are everyday characters too: a run needs another.
@@ -97,6 +97,9 @@ def short_named_provinces(t: str) -> list[tuple[str, int, int]]:
 
 
 TOWN_ASKED = re.compile(r"(?:哪个|哪些|哪几个|哪一个)(?:镇|乡|街道|乡镇|镇街)")
+# the parts of a city asked (哪些片区, 哪五个街道) and an enumeration naming them (朝天门、上清寺、菜园坝)
+PART_ASKED = re.compile(r"哪(?:些|几个|[一二三四五六七八九十两\d]+个)(?:片区|街道|区域|板块|组团)")
+PART_NAMES = re.compile(r"[\u4e00-\u9fff]{2,4}(?:、[\u4e00-\u9fff]{2,4}){2,}")
 TOWN_WORD = re.compile(r"[\u4e00-\u9fff]{2}(?:镇|乡|街道)(?![\u4e00-\u9fff]{0,1}(?:村|级|域|化))")
 PROVINCE_ASKED = re.compile(r"(?:哪个|哪些|哪几个|哪一个|什么)(?:省份|省市|省区|省)")
 REGION_ASKED = re.compile(r"(?:哪个|哪些|哪几个|哪一个|什么)(?:区县|区|县|城市|省份|省|市)(?!域|级|委|场|民)")
@@ -481,6 +484,12 @@ class SlotFinder:
                 near += [m.group(0) for m in TOWN_WORD.finditer(t) if m.group(0) not in near
                          and (not spans or self._near(spans, m.start(), m.end(), 20, 20))
                          and not any(a < m.end() and m.start() < b for a, b in spans)]
+            if len(near) < 2 and self.config.part_lists and PART_ASKED.search(q.normalized):
+                # 解放碑组团包括哪些片区: parts of a city the gazetteer does not list (朝天门、上清寺、菜园坝), named
+                # as an enumeration by the topic
+                for m in PART_NAMES.finditer(t):
+                    if not spans or self._near(spans, m.start(), m.end(), 20, 20):
+                        near += [w for w in re.split(r"[、和及]", m.group(0)) if w and w not in near]
             if (outside := self.qualifying_place(q)) and self.lexicon is not None:
                 # 广西哪个城市: the gazetteer lists 四川's and 贵州's cities only; jieba tags the others (防城港) ns
                 own = set(self.gaz.regions[outside].names) if outside in self.gaz.regions else {outside}
