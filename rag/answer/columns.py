@@ -101,8 +101,8 @@ def listed_members(q: Question, group: ItemGroup, words: Sequence, size: int | N
 
 
 def headed_members(group: ItemGroup, words: Sequence, size: int | None) -> tuple[Member, ...]:
-    """未来产业新赛道有哪些？: the group's own heading (专栏8 未来产业新赛道) is what is asked — every word of it the
-    question holds, two at least — so its members are the list, whatever their titles say (具身智能, 脑机接口…)."""
+    """未来产业新赛道有哪些？: the group's own heading (专栏8 未来产业新赛道) is what is asked — it holds every plain
+    word of the question, two at least — so its members are the list, whatever their titles say (具身智能, 脑机接口…)."""
     if not group.headings:
         return ()
     head = normalize(group.headings[-1])
@@ -110,6 +110,11 @@ def headed_members(group: ItemGroup, words: Sequence, size: int | None) -> tuple
     found = [x for x in plain if any(has(head, f) for f in x.forms)]
     if len(found) < 2 or len(found) < len(plain):
         return ()
+    return _whole_group(group, size)
+
+
+def _whole_group(group: ItemGroup, size: int | None) -> tuple[Member, ...]:
+    """All of ``group``'s members, when there are two at least and, if a size is asked, that many."""
     members = tuple(group.members)
     return members if len(members) >= 2 and (size is None or len(members) == size) else ()
 
@@ -122,8 +127,7 @@ def named_members(group: ItemGroup, words: Sequence, size: int | None) -> tuple[
     if not named:
         return ()
     n = size if size is not None else code_size(named[0].text)
-    members = tuple(group.members)
-    return members if len(members) >= 2 and (n is None or len(members) == n) else ()
+    return _whole_group(group, n)
 
 
 def code_size(code: str) -> int | None:

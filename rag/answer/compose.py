@@ -105,13 +105,16 @@ class Composer:
         title = normalize(members[0].headings[-1])
         words = [t for t in q.terms if t.known and not t.specific]
         total = sum(t.weight for t in words)
-        share = lambda text: sum(t.weight for t in words if any(f in text for f in t.forms)) / total  # noqa: E731
-        # the section's title says what is asked better than the paragraph that matched (中心城区堵车 is one
-        # paragraph's 缓堵促畅, not 完善现代综合交通体系's whole section: dev C054)
-        if not total or share(title) < max(self.config.section_share, share(normalize(best.hit.match_text))):
+        held = lambda text: [t for t in words if any(f in text for f in t.forms)]  # noqa: E731
+        in_title = held(title)
+        # one word (堵车 -> 交通 of 高水平建设交通强市) names no section's goal; and the section's title must say what
+        # is asked better than the paragraph that matched (中心城区堵车 is one paragraph's 缓堵促畅, not 完善现代综合
+        # 交通体系's whole section: dev C054)
+        if not total or len(in_title) < 2:
             return None
-        if sum(any(f in title for f in t.forms) for t in words) < 2:
-            return None                       # one word (堵车 -> 交通 of 高水平建设交通强市) names no section's goal
+        weight = lambda ts: sum(t.weight for t in ts) / total  # noqa: E731
+        if weight(in_title) < max(self.config.section_share, weight(held(normalize(best.hit.match_text)))):
+            return None
         a, b = members[0].start, members[-1].end
         text = self.texts[best.hit.doc_id][a:b]
         hit = Hit(doc_id=best.hit.doc_id, title=best.hit.title, location=best.hit.location, text=text, start=a, end=b,

@@ -331,17 +331,11 @@ class EvidenceVerifier(SlotFinder):
         whole = group[0].text
         if len(group) < 2 or group[0].specific:
             return False
-        heads = [x for x in group[1:] if whole.startswith(x.text)]
-        tails = [x for x in group[1:] if whole.endswith(x.text)]
-        for a in heads:
-            for b in tails:
-                if a is b or len(a.text) + len(b.text) != len(whole):   # 主城…城区 overlap: no 主城区 apart
-                    continue
-                for fa in a.forms:
-                    for fb in b.forms:
-                        if re.search(re.escape(fa) + SPLIT_GAP + re.escape(fb), t):
-                            return True
-        return False
+        # the two make up the compound exactly (主城…城区 overlap: no 主城区 written apart)
+        pairs = [(a, b) for a in group[1:] for b in group[1:] if a is not b and whole.startswith(a.text)
+                 and whole.endswith(b.text) and len(a.text) + len(b.text) == len(whole)]
+        return any(re.search(re.escape(fa) + SPLIT_GAP + re.escape(fb), t)
+                   for a, b in pairs for fa in a.forms for fb in b.forms)
 
     def _kind_asked(self, q: Question, word: str) -> bool:
         """``word`` is the kind a list or name is asked of (哪些名校, 哪几家企业): the clause names the members

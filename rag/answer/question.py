@@ -751,7 +751,7 @@ class QuestionAnalyzer:
             # the result of its year is in another document (the next report's review), as for a part of one
             # question (``parts_of``): the year carries over, the document does not
             years = timeframe.years or self.timeframe_of(DOC_PERIOD.sub(r"\1", query)).years
-            subject = Subject(subject.places, (), subject.home if not subject.places else "", subject.outline)
+            subject = replace(subject, docs=())
             timeframe = TimeFrame(years, timeframe.period, "actual")
         if rewritten and own.aspect is None and timeframe is own:
             timeframe = TimeFrame(own.years, own.period, self.timeframe_of(undated(query)).aspect)
@@ -806,11 +806,8 @@ class QuestionAnalyzer:
                 or not TARGET_RESULT.search(ask) or not self.rules.actual.search(ask)):
             return ()
         slot = whole.slot if whole.slot in (Slot.NUMBER, Slot.ENTITY) else Slot.NUMBER
-        sides = []
-        for aspect in ("target", "actual"):
-            sides.append(replace(whole, slot=slot, compare=False, parts=(),
-                                 timeframe=TimeFrame(tf.years, None, aspect)))
-        return tuple(sides)
+        return tuple(replace(whole, slot=slot, compare=False, parts=(), timeframe=TimeFrame(tf.years, None, aspect))
+                     for aspect in ("target", "actual"))
 
     def _topicless(self, t: str) -> bool:
         """``t`` names no place, document or known word other than plain verbs (为啥子比2024年定得还高些？)."""

@@ -33,6 +33,8 @@ DURATION_IN_TEXT = re.compile(r"(?<![\d.])\d+(?:\.\d+)?\s*(?:个)?\s*(?:小时|�
 MONTH_ASKED = re.compile(r"哪个月|哪一?月|几月份?")
 DAY_IN_TEXT = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*[日号]|(?<![\d.])\d{1,2}\s*日(?![本报])")
 MONTH_IN_TEXT = re.compile(r"\d{1,2}\s*月|月底|月初|季度|上半年|下半年|年底|年末|年初|年内")
+# each time pattern with the spans beside it, compiled once (多久 asked)
+WITH_DURATIONS = {p: re.compile(f"{p.pattern}|{DURATION_IN_TEXT.pattern}") for p in (DATE_IN_TEXT, DAY_IN_TEXT, MONTH_IN_TEXT)}
 NUM = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千万亿]+|(?<![a-z])[iv]{1,4}(?=\s*(?:类|级)))"   # Ⅱ类 -> "ii类" after NFKC, "II 类" as typed
 
 PLACE_WORD = re.compile(r"[\u4e00-\u9fff]{2,6}(?:区|县|镇|乡|街道|村|片区|园区|新区|开发区)(?![\u4e00-\u9fff]{0,2}(?:建设|发展))")
@@ -489,7 +491,7 @@ class SlotFinder:
                 # as an enumeration by the topic
                 for m in PART_NAMES.finditer(t):
                     if not spans or self._near(spans, m.start(), m.end(), 20, 20):
-                        near += [w for w in re.split(r"[、和及]", m.group(0)) if w and w not in near]
+                        near += [w for w in m.group(0).split("、") if w not in near]
             if (outside := self.qualifying_place(q)) and self.lexicon is not None:
                 # 广西哪个城市: the gazetteer lists 四川's and 贵州's cities only; jieba tags the others (防城港) ns
                 own = set(self.gaz.regions[outside].names) if outside in self.gaz.regions else {outside}
@@ -554,7 +556,7 @@ class SlotFinder:
             dates = DAY_IN_TEXT if DAY_ASKED.search(q.normalized) else MONTH_IN_TEXT if MONTH_ASKED.search(q.normalized) \
                 else DATE_IN_TEXT
             if self.config.durations and DURATION_ASKED.search(q.normalized):
-                dates = re.compile(f"{dates.pattern}|{DURATION_IN_TEXT.pattern}")
+                dates = WITH_DURATIONS[dates]
             given = {str(y) for y in q.timeframe.years}
             found = [m.span() for m in dates.finditer(t)
                      if (not spans or self._near(spans, m.start(), m.end(), 40, 40))
